@@ -1,0 +1,44 @@
+# Two commands do all the set-up:   make lab   (open the course)   make test   (run every test)
+# Both create or refresh .venv on first use; nothing else needs installing by hand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_ENABLE_ONEDNN_OPTS := 0
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: lab test lint slides homework reproduce benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+lab: $(STAMP)
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/jupyter lab notebooks/
+
+test: $(STAMP) slides
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+slides: $(STAMP)
+	$(BIN)/python slides/build.py
+
+homework: $(STAMP)
+	$(BIN)/python homework/build.py
+
+reproduce: $(STAMP)
+	$(BIN)/python -m dropoutcourse reproduce --out results/
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/engine_speed.py
+	$(BIN)/python benchmarks/notebook_budget.py
+
+clean:
+	rm -rf $(VENV) slides/build slides/node_modules homework/dist results
