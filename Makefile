@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP) slides
 	$(BIN)/ruff check .
