@@ -75,8 +75,8 @@ def test_nothing_reads_the_shared_folder():
 
 
 @pytest.mark.parametrize(
-    "module", ["dropoutcourse", "dropoutcourse.reference", "dropoutcourse.theory",
-               "dropoutcourse.gradcheck"]
+    "module",
+    ["dropoutcourse", "dropoutcourse.reference", "dropoutcourse.theory", "dropoutcourse.gradcheck"],
 )
 def test_numpy_modules_do_not_import_tensorflow(module):
     code = f"import sys, {module}; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
