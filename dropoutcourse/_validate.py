@@ -1,0 +1,110 @@
+"""Argument checks shared by the whole package.
+
+Convention: ``rate`` is the probability of *dropping* a unit (Keras), in [0, 1).
+Every check raises ``TypeError`` for a wrong type and ``ValueError`` for a wrong value,
+and the message names the argument and the allowed range, so that a learner who passes
+``keep_prob=0.8`` where ``rate`` was meant gets told what went wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def check_rate(rate: float, name: str = "rate") -> float:
+    """Return ``rate`` as a float after checking it is a real number in [0, 1)."""
+    # bool is an int subclass: `rate=True` is almost certainly a mistake, so refuse it
+    if isinstance(rate, bool | np.bool_) or not isinstance(rate, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number in [0, 1) (the probability of dropping a unit), "
+            f"got {rate!r} of type {type(rate).__name__}"
+        )
+    value = float(rate)
+    # NaN fails every comparison, so test it explicitly rather than relying on the range check
+    if math.isnan(value) or not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"{name} must be in [0, 1) (the probability of dropping a unit), got {rate!r}"
+        )
+    return value
+
+
+def check_keep_prob(keep_prob: float, name: str = "keep_prob") -> float:
+    """Return ``keep_prob`` as a float after checking it is a real number in (0, 1]."""
+    if isinstance(keep_prob, bool | np.bool_) or not isinstance(keep_prob, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number in (0, 1] (the probability of keeping a unit), "
+            f"got {keep_prob!r} of type {type(keep_prob).__name__}"
+        )
+    value = float(keep_prob)
+    if math.isnan(value) or not 0.0 < value <= 1.0:
+        raise ValueError(
+            f"{name} must be in (0, 1] (the probability of keeping a unit), got {keep_prob!r}"
+        )
+    return value
+
+
+def check_float_array(x: np.ndarray, name: str = "x") -> np.ndarray:
+    """Return ``np.asarray(x)`` after checking it has a floating dtype (float16/32/64)."""
+    arr = np.asarray(x)
+    # integer inputs would silently truncate 1/(1-rate) scaling, so refuse them
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(
+            f"{name} must be a floating-point array (float16, float32 or float64), "
+            f"got dtype {arr.dtype}; convert it with {name}.astype(np.float32)"
+        )
+    return arr
+
+
+def check_rng(rng: np.random.Generator | None, name: str = "rng") -> np.random.Generator:
+    """Return ``rng``, or a fresh ``np.random.default_rng()`` when it is None."""
+    if rng is None:
+        return np.random.default_rng()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)) or None, "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def check_positive_int(value: int, name: str) -> int:
+    """Return ``value`` after checking it is an integer >= 1 (not a bool)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def check_ndim(x: np.ndarray, ndim: int, name: str = "x", *, at_least: bool = False) -> None:
+    """Check that ``x`` has exactly (or, with ``at_least``, at least) ``ndim`` dimensions."""
+    ok = x.ndim >= ndim if at_least else x.ndim == ndim
+    if not ok:
+        expected = f"at least {ndim}" if at_least else f"exactly {ndim}"
+        raise ValueError(
+            f"{name} must have {expected} dimensions, got shape {x.shape} ({x.ndim} dims)"
+        )
+
+
+def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    """Check that two arrays have the same shape; the message names both."""
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}"
+        )
+
+
+def check_broadcastable(small: np.ndarray, big: np.ndarray, name_small: str, name_big: str) -> None:
+    """Check that ``small`` broadcasts to ``big``'s shape *without* changing that shape."""
+    try:
+        shape = np.broadcast_shapes(small.shape, big.shape)
+    except ValueError:
+        shape = None
+    if shape != big.shape:
+        raise ValueError(
+            f"{name_small} with shape {small.shape} must have the same shape as {name_big} "
+            f"{big.shape} or broadcast to it"
+        )
