@@ -1,0 +1,641 @@
+"""Figures for the course: results in, pictures out. Nothing here trains a model.
+
+Every function takes the tidy results that :mod:`dropoutcourse.experiments` (or
+:class:`dropoutcourse.engine.TrainResult`) returns, draws them in one consistent style with the
+colour-blind-safe Okabe–Ito palette, labels every axis, and returns the matplotlib ``Axes``
+(or ``Figure`` for :func:`image_grid`). Pass ``ax=`` to draw into a panel of your own; end a
+notebook cell with ``;`` so that no ``repr`` leaks into the output.
+
+Example::
+
+    result = engine.train_replicas(data, configs)
+    plots.learning_curves(result.history, metrics=("train_loss", "test_loss"));
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle
+
+__all__ = [
+    "PALETTE",
+    "OKABE_ITO",
+    "DROPPED_COLOR",
+    "COURSE_STYLE",
+    "use_course_style",
+    "set_course_style",
+    "pretty",
+    "learning_curves",
+    "sweep",
+    "bar_with_spread",
+    "network_diagram",
+    "image_grid",
+    "mc_convergence",
+    "fit_demo",
+    "save_figure",
+]
+
+#: Okabe & Ito (2008) colour-blind-safe colours, by name.
+OKABE_ITO: dict[str, str] = {
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "bluish green": "#009E73",
+    "orange": "#E69F00",
+    "reddish purple": "#CC79A7",
+    "sky blue": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+
+#: The colour cycle used by every figure (Okabe–Ito, strongest contrasts first).
+PALETTE: tuple[str, ...] = tuple(OKABE_ITO.values())
+
+#: Colour of dropped units in :func:`network_diagram`.
+DROPPED_COLOR = "#BBBBBB"
+
+#: The course's matplotlib settings (applied by :func:`use_course_style`).
+COURSE_STYLE: dict[str, object] = {
+    "axes.prop_cycle": mpl.cycler(color=list(PALETTE)),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "lines.linewidth": 1.8,
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "image.cmap": "viridis",
+}
+
+#: Human-readable axis labels for the columns the experiments produce.
+_LABELS: dict[str, str] = {
+    "epoch": "epoch",
+    "train_loss": "training loss (cross-entropy)",
+    "test_loss": "test loss (cross-entropy)",
+    "train_acc": "training accuracy",
+    "test_acc": "test accuracy",
+    "train_error": "training error",
+    "test_error": "test error",
+    "hidden_rate": "hidden dropout rate",
+    "input_rate": "input dropout rate",
+    "train_size": "training examples",
+    "units": "hidden units per layer",
+    "label": "setting",
+    "seed": "seed",
+    "l2": "L2 coefficient",
+    "max_norm": "max-norm c",
+    "gap": "generalization gap",
+    "acc_gap": "accuracy gap (train − test)",
+    "loss_gap": "loss gap (test − train)",
+    "k": "number of sampled networks k",
+    "mc_error": "MC-averaged test error",
+    "ws_error": "weight-scaling test error",
+    "gain": "gain from dropout",
+}
+
+
+def pretty(name: str) -> str:
+    """Axis label for a column name (``"test_acc"`` → ``"test accuracy"``)."""
+    return _LABELS.get(str(name), str(name).replace("_", " "))
+
+
+@contextlib.contextmanager
+def use_course_style() -> Iterator[None]:
+    """Context manager applying :data:`COURSE_STYLE` to the figures created inside it."""
+    with mpl.rc_context(COURSE_STYLE):
+        yield
+
+
+def set_course_style() -> None:
+    """Apply :data:`COURSE_STYLE` globally (e.g. at the top of a notebook)."""
+    mpl.rcParams.update(COURSE_STYLE)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _new_ax(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> Axes:
+    if ax is None:
+        with use_course_style():
+            _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    elif not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax
+
+
+def _require_frame(df: object, name: str, columns: Sequence[str]) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{name} is missing column(s) {missing}; available columns: {list(df.columns)}"
+        )
+    if len(df) == 0:
+        raise ValueError(f"{name} is empty: nothing to plot")
+    return df
+
+
+def _group_order(values: pd.Series) -> list:
+    """Numeric groups sorted, other groups in order of first appearance."""
+    uniq = list(pd.unique(values))
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return sorted(uniq, key=lambda v: (pd.isna(v), v))
+    return uniq
+
+
+def _groups(df: pd.DataFrame, by: str | None) -> list[tuple[object, pd.DataFrame]]:
+    if by is None:
+        return [(None, df)]
+    key = df[by]
+    out = []
+    for value in _group_order(key):
+        mask = key.isna() if pd.isna(value) else key == value
+        out.append((value, df[mask]))
+    return out
+
+
+def _group_label(by: str | None, value: object) -> str:
+    if by is None:
+        return "all runs"
+    if by in {"label"} or isinstance(value, str):
+        return str(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer() and by != "hidden_rate":
+        value = int(value)
+    if pd.isna(value):
+        return f"{pretty(by)} = none"
+    return f"{pretty(by)} = {value:g}" if isinstance(value, float | np.floating) else f"{value}"
+
+
+def _n_seeds(df: pd.DataFrame, by: str | None = None) -> int:
+    """Number of runs per group (the largest group), for titles."""
+    col = "replica" if "replica" in df.columns else ("seed" if "seed" in df.columns else None)
+    if col is None:
+        return len(df)
+    if by is None or by not in df.columns:
+        return int(df[col].nunique())
+    return int(df.groupby(by, sort=False, dropna=False)[col].nunique().max())
+
+
+def _color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _check_band(band: str | None) -> str | None:
+    if band not in ("std", "minmax", None):
+        raise ValueError(f"band must be 'std', 'minmax' or None, got {band!r}")
+    return band
+
+
+# --------------------------------------------------------------------------- curves
+
+
+def learning_curves(
+    history: pd.DataFrame,
+    metric: str = "test_loss",
+    by: str | None = "label",
+    ax: Axes | None = None,
+    band: str | None = "std",
+    metrics: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Mean over replicas of ``metric`` per epoch, one line per group, with a spread band.
+
+    ``history`` has one row per (replica, epoch) (``TrainResult.history``). ``band`` is
+    ``"std"`` (mean ± one standard deviation over replicas), ``"minmax"`` or ``None``.
+    ``metrics=("train_loss", "test_loss")`` draws several metrics per group: training curves
+    dashed, test curves solid, same colour per group.
+    """
+    metric_list = [metric] if metrics is None else list(metrics)
+    if not metric_list:
+        raise ValueError("metrics must name at least one column")
+    _check_band(band)
+    needed = ["epoch", *metric_list] + ([by] if by is not None else [])
+    _require_frame(history, "history", needed)
+    ax = _new_ax(ax)
+    with use_course_style():
+        for i, (value, group) in enumerate(_groups(history, by)):
+            for m in metric_list:
+                stats = group.groupby("epoch")[m].agg(["mean", "std", "min", "max"]).sort_index()
+                x = stats.index.to_numpy()
+                mean = stats["mean"].to_numpy(dtype=float)
+                style = "--" if str(m).startswith("train") and len(metric_list) > 1 else "-"
+                name = _group_label(by, value)
+                if len(metric_list) > 1:
+                    name = f"{name} ({'train' if style == '--' else pretty(m).split()[0]})"
+                ax.plot(x, mean, linestyle=style, color=_color(i), label=name)
+                if band == "std":
+                    sd = stats["std"].fillna(0.0).to_numpy(dtype=float)
+                    lo, hi = mean - sd, mean + sd
+                elif band == "minmax":
+                    lo, hi = stats["min"].to_numpy(float), stats["max"].to_numpy(float)
+                if band is not None:
+                    ax.fill_between(x, lo, hi, color=_color(i), alpha=0.18, linewidth=0)
+        ax.set_xlabel(pretty("epoch"))
+        if len(metric_list) == 1:
+            ax.set_ylabel(pretty(metric_list[0]))
+        else:
+            kinds = {m.split("_", 1)[-1] for m in metric_list}
+            ax.set_ylabel(pretty(kinds.pop()) if len(kinds) == 1 else "value")
+        spread = {"std": "mean ± std", "minmax": "mean, min–max", None: "mean"}[band]
+        if title is None:
+            what = pretty(metric_list[0]) if len(metric_list) == 1 else "training and test"
+            title = f"{what[0].upper() + what[1:]} ({spread} over {_n_seeds(history, by)} runs)"
+        ax.set_title(title)
+        ax.legend(title=pretty(by) if by is not None else None)
+    return ax
+
+
+def sweep(
+    results: pd.DataFrame,
+    x: str = "hidden_rate",
+    y: str = "test_acc",
+    by: str | None = None,
+    ax: Axes | None = None,
+    logx: bool = False,
+    title: str | None = None,
+    show_points: bool = True,
+) -> Axes:
+    """Mean ± std of ``y`` at each value of ``x`` (error bars), each run as a faint dot.
+
+    ``results`` has one row per replica (e.g. ``TrainResult.final()``); ``by`` splits the
+    runs into several lines (e.g. ``by="hidden_rate"`` in the data-size sweep).
+    """
+    needed = [x, y] + ([by] if by is not None else [])
+    _require_frame(results, "results", needed)
+    ax = _new_ax(ax)
+    with use_course_style():
+        for i, (value, group) in enumerate(_groups(results, by)):
+            stats = group.groupby(x)[y].agg(["mean", "std"]).sort_index()
+            xs = stats.index.to_numpy(dtype=float)
+            ax.errorbar(
+                xs,
+                stats["mean"].to_numpy(float),
+                yerr=stats["std"].fillna(0.0).to_numpy(float),
+                color=_color(i),
+                marker="o",
+                markersize=5,
+                capsize=3,
+                label=_group_label(by, value),
+            )
+            if show_points:
+                ax.scatter(
+                    group[x].to_numpy(float),
+                    group[y].to_numpy(float),
+                    color=_color(i),
+                    alpha=0.3,
+                    s=12,
+                    linewidths=0,
+                    zorder=1,
+                )
+        if logx:
+            ax.set_xscale("log")
+        ax.set_xlabel(pretty(x))
+        ax.set_ylabel(pretty(y))
+        if title is None:
+            title = f"{pretty(y)[0].upper() + pretty(y)[1:]} vs {pretty(x)} (mean ± std)"
+        ax.set_title(title)
+        if by is not None:
+            ax.legend(title=pretty(by))
+    return ax
+
+
+def bar_with_spread(
+    results: pd.DataFrame,
+    by: str = "label",
+    y: str = "test_acc",
+    ax: Axes | None = None,
+    kind: str = "bar",
+    order: Sequence | None = None,
+    title: str | None = None,
+) -> Axes:
+    """One bar (``kind="bar"``) or point (``kind="point"``) per group: mean ± std, seeds as dots.
+
+    Bars start at zero, so small differences between high accuracies are invisible — which is
+    sometimes the honest picture. ``kind="point"`` zooms in on the differences instead.
+    """
+    if kind not in ("bar", "point"):
+        raise ValueError(f"kind must be 'bar' or 'point', got {kind!r}")
+    _require_frame(results, "results", [by, y])
+    groups = _groups(results, by)
+    if order is not None:
+        lookup = {v: g for v, g in groups}
+        unknown = [o for o in order if o not in lookup]
+        if unknown:
+            raise ValueError(f"order names group(s) {unknown} not found in column {by!r}")
+        groups = [(o, lookup[o]) for o in order]
+    ax = _new_ax(ax, figsize=(max(4.0, 1.2 * len(groups) + 2), 4.0))
+    rng = np.random.default_rng(0)  # jitter of the dots only
+    with use_course_style():
+        pos = np.arange(len(groups))
+        for i, (_, group) in enumerate(groups):
+            vals = group[y].to_numpy(float)
+            mean, sd = float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+            if kind == "bar":
+                ax.bar(pos[i], mean, width=0.6, color=_color(i), alpha=0.75)
+                ax.errorbar(pos[i], mean, yerr=sd, color="black", capsize=4, linewidth=1.2)
+            else:
+                ax.errorbar(
+                    pos[i], mean, yerr=sd, color=_color(i), marker="D", markersize=7, capsize=5
+                )
+            jitter = rng.uniform(-0.12, 0.12, size=len(vals))
+            ax.scatter(
+                pos[i] + jitter + (0.25 if kind == "point" else 0.0),
+                vals,
+                color="black" if kind == "bar" else _color(i),
+                s=14,
+                alpha=0.6,
+                zorder=3,
+            )
+        ax.set_xticks(pos)
+        ax.set_xticklabels([_group_label(by, v) for v, _ in groups], rotation=15, ha="right")
+        ax.set_xlabel(pretty(by))
+        ax.set_ylabel(pretty(y))
+        ax.grid(axis="x", visible=False)
+        if title is None:
+            title = f"{pretty(y)[0].upper() + pretty(y)[1:]} per {pretty(by)} (mean ± std, dots = seeds)"
+        ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def network_diagram(
+    layer_sizes: Sequence[int],
+    masks: Sequence[object | None] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    layer_names: Sequence[str] | None = None,
+) -> Axes:
+    """The thinned-network picture of the paper's Figure 1.
+
+    ``layer_sizes`` lists the units per layer, input first. ``masks`` is ``None`` (the full
+    network) or one entry per layer: ``None`` (all units kept) or an array of that layer's
+    size whose zeros mark dropped units (any non-zero value — 1, or 1/(1 − rate) for an
+    inverted-dropout mask — means kept). Dropped units are drawn grey and crossed out, and all
+    their connections are removed. The circles carry ``gid`` ``"kept"``/``"dropped"`` and the
+    connections ``gid="connection"``, so a test can count them.
+    """
+    sizes = [int(s) for s in layer_sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least 2 layers, got {len(sizes)}")
+    if any(s < 1 or s > 40 for s in sizes) or any(
+        s != v for s, v in zip(sizes, layer_sizes, strict=True)
+    ):
+        raise ValueError(
+            f"layer_sizes must be integers in [1, 40] (a small picture), got {list(layer_sizes)}"
+        )
+    if masks is None:
+        masks = [None] * len(sizes)
+    if len(masks) != len(sizes):
+        raise ValueError(f"masks must have one entry per layer ({len(sizes)}), got {len(masks)}")
+    kept: list[np.ndarray] = []
+    for i, (m, n) in enumerate(zip(masks, sizes, strict=True)):
+        if m is None:
+            kept.append(np.ones(n, dtype=bool))
+            continue
+        arr = np.asarray(m, dtype=float).ravel()
+        if arr.shape != (n,):
+            raise ValueError(
+                f"masks[{i}] must have {n} entries (layer size), got shape {np.shape(m)}"
+            )
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"masks[{i}] must be 0 (dropped) or positive (kept), got {arr}")
+        kept.append(arr > 0)
+    if layer_names is None:
+        layer_names = ["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"]
+    if len(layer_names) != len(sizes):
+        raise ValueError(f"layer_names must have {len(sizes)} entries, got {len(layer_names)}")
+
+    height = max(sizes)
+    radius = 0.18
+    dx = 2.5  # horizontal distance between layers (units are 1 apart vertically)
+    ax = _new_ax(ax, figsize=(0.5 * dx * (len(sizes) - 1) + 1.6, 0.5 * height + 1.4))
+    ys = [np.arange(n)[::-1] - (n - 1) / 2.0 for n in sizes]
+    with use_course_style():
+        for layer in range(len(sizes) - 1):
+            for a in np.flatnonzero(kept[layer]):
+                for b in np.flatnonzero(kept[layer + 1]):
+                    (line,) = ax.plot(
+                        [dx * layer, dx * (layer + 1)],
+                        [ys[layer][a], ys[layer + 1][b]],
+                        color="#666666",
+                        linewidth=0.7,
+                        alpha=0.6,
+                        zorder=1,
+                    )
+                    line.set_gid("connection")
+        for layer, n in enumerate(sizes):
+            color = (
+                _color(0)
+                if 0 < layer < len(sizes) - 1
+                else (_color(2) if layer == 0 else _color(1))
+            )
+            for u in range(n):
+                x, y = dx * layer, ys[layer][u]
+                on = bool(kept[layer][u])
+                circle = Circle(
+                    (x, y),
+                    radius,
+                    facecolor=color if on else DROPPED_COLOR,
+                    edgecolor="black" if on else "#888888",
+                    linewidth=1.0,
+                    zorder=2,
+                )
+                circle.set_gid("kept" if on else "dropped")
+                ax.add_patch(circle)
+                if not on:
+                    d = radius * 0.75
+                    for sx in (1, -1):
+                        (cross,) = ax.plot(
+                            [x - d, x + d],
+                            [y - sx * d, y + sx * d],
+                            color="#555555",
+                            linewidth=1.2,
+                            zorder=3,
+                        )
+                        cross.set_gid("cross")
+        ax.set_xlim(-0.8, dx * (len(sizes) - 1) + 0.8)
+        ax.set_ylim(-height / 2.0 - 0.3, height / 2.0 + 0.3)
+        ax.set_aspect("equal")
+        ax.set_xticks(dx * np.arange(len(sizes)))
+        ax.set_xticklabels(list(layer_names))
+        ax.set_yticks([])
+        ax.grid(False)
+        for side in ("top", "right", "left", "bottom"):
+            ax.spines[side].set_visible(False)
+        ax.tick_params(axis="x", length=0)
+        ax.set_xlabel("layer")
+        n_dropped = int(sum((~k).sum() for k in kept))
+        if title is None:
+            title = (
+                "Standard network"
+                if n_dropped == 0
+                else f"Thinned network ({n_dropped} units dropped)"
+            )
+        ax.set_title(title)
+    return ax
+
+
+def image_grid(
+    images: Sequence[np.ndarray] | np.ndarray,
+    titles: Sequence[str] | None = None,
+    ncols: int = 4,
+    cmap: str | None = None,
+    suptitle: str | None = None,
+    panel_size: float = 2.2,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Figure:
+    """Show images (H×W, H×W×1 or H×W×3) in a grid and return the ``Figure``.
+
+    Grey-scale images use ``cmap`` (default ``"gray"``); unused panels are hidden.
+    """
+    imgs = [np.asarray(im) for im in images]
+    if not imgs:
+        raise ValueError("images must contain at least one image")
+    for i, im in enumerate(imgs):
+        if im.ndim == 3 and im.shape[-1] == 1:
+            imgs[i] = im[..., 0]
+        elif not (im.ndim == 2 or (im.ndim == 3 and im.shape[-1] in (3, 4))):
+            raise ValueError(
+                f"images[{i}] must be H×W, H×W×1, H×W×3 or H×W×4, got shape {im.shape}"
+            )
+    if titles is not None and len(titles) != len(imgs):
+        raise ValueError(f"titles must have one entry per image ({len(imgs)}), got {len(titles)}")
+    if not isinstance(ncols, int | np.integer) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    ncols = int(min(ncols, len(imgs)))
+    nrows = int(np.ceil(len(imgs) / ncols))
+    with use_course_style():
+        fig, axes = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(panel_size * ncols, panel_size * nrows + (0.4 if suptitle else 0.0)),
+            squeeze=False,
+            layout="constrained",
+        )
+        for i, ax in enumerate(axes.ravel()):
+            if i >= len(imgs):
+                ax.set_visible(False)
+                continue
+            im = imgs[i]
+            ax.imshow(im, cmap=(cmap or "gray") if im.ndim == 2 else None, vmin=vmin, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if titles is not None:
+                ax.set_title(str(titles[i]), fontsize=10)
+        if suptitle:
+            fig.suptitle(suptitle)
+    return fig
+
+
+def mc_convergence(df: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Paper Figure 11: test error of Monte-Carlo averaging over k thinned nets vs k.
+
+    ``df`` has columns ``k, mc_error, ws_error`` (errors as fractions, one row per seed, k and
+    repetition). Draws the MC mean ± std band against k (log axis) and the weight-scaling
+    error as a horizontal line with its ± std band.
+    """
+    _require_frame(df, "df", ["k", "mc_error", "ws_error"])
+    ax = _new_ax(ax)
+    with use_course_style():
+        stats = df.groupby("k")["mc_error"].agg(["mean", "std"]).sort_index()
+        ks = stats.index.to_numpy(float)
+        mean = 100 * stats["mean"].to_numpy(float)
+        sd = 100 * stats["std"].fillna(0.0).to_numpy(float)
+        ax.plot(ks, mean, marker="o", color=_color(0), label="Monte-Carlo average of k nets")
+        ax.fill_between(ks, mean - sd, mean + sd, color=_color(0), alpha=0.2, linewidth=0)
+        ws_cols = [c for c in ("seed", "replica") if c in df.columns]
+        ws = df.drop_duplicates(ws_cols)["ws_error"] if ws_cols else df["ws_error"]
+        ws_mean, ws_sd = 100 * float(ws.mean()), 100 * float(ws.std(ddof=1)) if len(ws) > 1 else 0.0
+        ax.axhline(ws_mean, color=_color(1), linestyle="--", label="weight scaling (one pass)")
+        ax.axhspan(ws_mean - ws_sd, ws_mean + ws_sd, color=_color(1), alpha=0.12, linewidth=0)
+        ax.set_xscale("log")
+        ax.set_xlabel(pretty("k"))
+        ax.set_ylabel("test error (%)")
+        if title is None:
+            title = "Monte-Carlo averaging vs weight scaling (mean ± std)"
+        ax.set_title(title)
+        ax.legend()
+    return ax
+
+
+def fit_demo(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_grid: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    ax: Axes | None = None,
+    truth: np.ndarray | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Under-, over- and right-fitting: training points plus one prediction curve per model.
+
+    ``predictions`` maps a legend label to predictions on ``x_grid``; ``truth`` (optional) is
+    the true function on ``x_grid``, drawn dashed black.
+    """
+    xt, yt = np.ravel(np.asarray(x_train, float)), np.ravel(np.asarray(y_train, float))
+    xg = np.ravel(np.asarray(x_grid, float))
+    if xt.shape != yt.shape:
+        raise ValueError(
+            f"x_train and y_train must have the same length, got {xt.shape} and {yt.shape}"
+        )
+    if not isinstance(predictions, Mapping) or not predictions:
+        raise ValueError("predictions must be a non-empty dict {label: predictions on x_grid}")
+    curves = {}
+    for name, pred in predictions.items():
+        p = np.ravel(np.asarray(pred, float))
+        if p.shape != xg.shape:
+            raise ValueError(f"predictions[{name!r}] has shape {p.shape}, x_grid has {xg.shape}")
+        curves[name] = p
+    ax = _new_ax(ax)
+    order = np.argsort(xg)
+    with use_course_style():
+        if truth is not None:
+            tr = np.ravel(np.asarray(truth, float))
+            if tr.shape != xg.shape:
+                raise ValueError(f"truth has shape {tr.shape}, x_grid has {xg.shape}")
+            ax.plot(xg[order], tr[order], "k--", linewidth=1.2, label="true function")
+        for i, (name, p) in enumerate(curves.items()):
+            ax.plot(xg[order], p[order], color=_color(i), label=str(name))
+        ax.scatter(xt, yt, color="black", s=22, zorder=3, label="training data")
+        lo, hi = np.min(yt), np.max(yt)
+        pad = 0.5 * (hi - lo + 1e-9)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        ax.set_title(title or "Under-, over- and right-fitting")
+        ax.legend()
+    return ax
+
+
+def save_figure(obj: Axes | Figure, path: str | Path, dpi: int = 150) -> Path:
+    """Save the figure that ``obj`` (an Axes or Figure) belongs to as PNG, close it, return the path."""
+    fig = obj if isinstance(obj, Figure) else obj.get_figure()
+    if fig is None:
+        raise ValueError("obj is not attached to a figure")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with use_course_style():
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
