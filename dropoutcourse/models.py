@@ -1,0 +1,275 @@
+"""Small, standard Keras models for the course: an MLP, a CNN and the slides' sample model.
+
+Each builder returns a *compiled* ``keras.Model`` with readable layer names, so that a
+notebook can call ``model.summary()`` and see exactly where the dropout layers sit.
+Nothing here trains; see ``engine.py`` and ``experiments.py`` for that.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import keras
+
+from dropoutcourse._validate import check_positive_int, check_rate
+from dropoutcourse.layers import DropBlock2D, ScratchDropout
+
+__all__ = ["mlp", "cnn", "seed002_model", "MLP_KINDS", "CNN_DROPOUTS"]
+
+#: ``kind`` values accepted by :func:`mlp`, and the layer each one uses.
+MLP_KINDS: dict[str, type[keras.layers.Layer]] = {
+    "bernoulli": keras.layers.Dropout,
+    "gaussian": keras.layers.GaussianDropout,
+    "scratch": ScratchDropout,
+    "alpha": keras.layers.AlphaDropout,
+}
+
+#: ``dropout`` values accepted by :func:`cnn`.
+CNN_DROPOUTS: tuple[str, ...] = ("none", "element", "spatial", "dropblock", "head")
+
+_OPTIMIZERS = ("sgd", "adam")
+
+
+# ----------------------------------------------------------------------------- checks
+def _check_choice(value: str, allowed: Sequence[str], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def _check_nonnegative(value: float, name: str, *, positive: bool = False) -> float:
+    bound = "> 0" if positive else ">= 0"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number {bound}, got {value!r}")
+    value = float(value)
+    if not (value > 0 if positive else value >= 0):  # also refuses NaN
+        raise ValueError(f"{name} must be a real number {bound}, got {value!r}")
+    return value
+
+
+def _check_n_classes(n_classes: int) -> int:
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 0:
+        raise ValueError(
+            f"n_classes must be an integer >= 0 (0: regression, 1: binary, >= 2: classes), "
+            f"got {n_classes!r}"
+        )
+    return int(n_classes)
+
+
+# ----------------------------------------------------------------------------- shared parts
+def _output_and_loss(n_classes: int) -> tuple[int, str, str, list[str]]:
+    """(units, activation, loss, metrics) of the output layer for ``n_classes``."""
+    if n_classes >= 2:
+        return n_classes, "softmax", "sparse_categorical_crossentropy", ["accuracy"]
+    if n_classes == 1:
+        return 1, "sigmoid", "binary_crossentropy", ["accuracy"]
+    return 1, "linear", "mse", []
+
+
+def _optimizer(
+    name: str, learning_rate: float, momentum: float = 0.0
+) -> keras.optimizers.Optimizer:
+    _check_choice(name, _OPTIMIZERS, "optimizer")
+    learning_rate = _check_nonnegative(learning_rate, "learning_rate", positive=True)
+    if name == "sgd":
+        momentum = check_rate(momentum, "momentum")  # same range as a rate: [0, 1)
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)
+    return keras.optimizers.Adam(learning_rate=learning_rate)
+
+
+# ----------------------------------------------------------------------------- MLP
+def mlp(
+    input_dim: int,
+    n_classes: int,
+    *,
+    hidden: Sequence[int] = (256, 256),
+    hidden_rate: float = 0.0,
+    input_rate: float = 0.0,
+    kind: str = "bernoulli",
+    max_norm: float | None = None,
+    l2: float = 0.0,
+    batch_norm: bool = False,
+    activation: str | None = None,
+    optimizer: str = "sgd",
+    learning_rate: float = 0.05,
+    momentum: float = 0.9,
+    seed: int = 0,
+) -> keras.Model:
+    """A fully connected network with optional input/hidden dropout, max-norm, L2 and BatchNorm.
+
+    Layout (names in quotes)::
+
+        "input" → ["input_dropout"] → ("hidden1" → ["bn1"] → "act1" → ["dropout1"]) × len(hidden)
+                → "output"
+
+    Args:
+        input_dim, n_classes: ``n_classes >= 2`` → softmax (labels as integers),
+            ``1`` → sigmoid (binary), ``0`` → linear output with MSE (regression).
+        hidden: units of each hidden layer.
+        hidden_rate, input_rate: drop probabilities; a layer is added only when > 0.
+        kind: the noise: "bernoulli" (``keras.layers.Dropout``), "gaussian"
+            (``GaussianDropout``), "scratch" (our ``ScratchDropout``) or "alpha"
+            (``AlphaDropout``, meant for SELU networks with lecun_normal initialisation).
+        max_norm: if given, every hidden unit's incoming weight vector is kept at L2 norm
+            <= max_norm after each update (the paper's constraint; ``MaxNorm(c, axis=0)``).
+        l2: L2 penalty on the kernels.
+        batch_norm: insert BatchNormalization between each Dense and its activation.
+        activation: hidden activation; None means "selu" for kind="alpha", else "relu".
+        optimizer: "sgd" (with ``momentum``) or "adam"; ``learning_rate`` for both.
+        seed: passed to ``keras.utils.set_random_seed`` before building, for reproducibility.
+    """
+    input_dim = check_positive_int(input_dim, "input_dim")
+    n_classes = _check_n_classes(n_classes)
+    hidden = tuple(check_positive_int(units, "hidden units") for units in hidden)
+    hidden_rate = check_rate(hidden_rate, "hidden_rate")
+    input_rate = check_rate(input_rate, "input_rate")
+    noise_layer = MLP_KINDS[_check_choice(kind, list(MLP_KINDS), "kind")]
+    if max_norm is not None:
+        max_norm = _check_nonnegative(max_norm, "max_norm", positive=True)
+    l2 = _check_nonnegative(l2, "l2")
+    if activation is None:
+        activation = "selu" if kind == "alpha" else "relu"
+    opt = _optimizer(optimizer, learning_rate, momentum)
+
+    keras.utils.set_random_seed(seed)
+    # SELU only self-normalises with LeCun-normal weights; otherwise keep Keras' default
+    initializer = "lecun_normal" if activation == "selu" else "glorot_uniform"
+    constraint = keras.constraints.MaxNorm(max_norm, axis=0) if max_norm is not None else None
+    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+
+    inputs = keras.Input(shape=(input_dim,), name="input")
+    h = inputs
+    if input_rate > 0:
+        h = noise_layer(input_rate, name="input_dropout")(h)
+    for i, units in enumerate(hidden, start=1):
+        h = keras.layers.Dense(
+            units,
+            kernel_initializer=initializer,
+            kernel_constraint=constraint,
+            kernel_regularizer=regularizer,
+            name=f"hidden{i}",
+        )(h)
+        if batch_norm:
+            h = keras.layers.BatchNormalization(name=f"bn{i}")(h)
+        h = keras.layers.Activation(activation, name=f"act{i}")(h)
+        if hidden_rate > 0:
+            h = noise_layer(hidden_rate, name=f"dropout{i}")(h)
+
+    units, out_activation, loss, metrics = _output_and_loss(n_classes)
+    outputs = keras.layers.Dense(
+        units,
+        activation=out_activation,
+        kernel_initializer=initializer,
+        kernel_constraint=constraint,
+        kernel_regularizer=regularizer,
+        name="output",
+    )(h)
+    model = keras.Model(inputs, outputs, name=f"mlp_{kind}")
+    model.compile(optimizer=opt, loss=loss, metrics=metrics)
+    return model
+
+
+# ----------------------------------------------------------------------------- CNN
+def cnn(
+    input_shape: Sequence[int],
+    n_classes: int,
+    *,
+    filters: Sequence[int] = (16, 32),
+    dropout: str = "none",
+    rate: float = 0.2,
+    head_rate: float = 0.5,
+    block_size: int = 3,
+    batch_norm: bool = False,
+    dense_units: int = 64,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+) -> keras.Model:
+    """A small conv net to compare where (and how) to drop in convolutional layers.
+
+    Layout: for each entry of ``filters``: "conv{i}" (3×3, same) → ["bn{i}"] → "relu{i}" →
+    ["dropout{i}"] → "pool{i}" (2×2); then "flatten" → "dense" (ReLU) → ["head_dropout"] →
+    "output" (softmax).
+
+    ``dropout`` chooses the regulariser:
+
+    * "none": no dropout;
+    * "element": ``Dropout(rate)`` after each conv block (drops single pixels);
+    * "spatial": ``SpatialDropout2D(rate)`` (drops whole feature maps);
+    * "dropblock": ``DropBlock2D(rate, block_size)`` (drops square patches);
+    * "head": ``Dropout(head_rate)`` only before the classifier, as in classic CNNs.
+
+    Works for 8×8×1 digits as for small photo patches (pooling uses 'same' padding, so a
+    map never shrinks below 1×1).
+    """
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"input_shape must be (height, width, channels), channels last, got {input_shape!r}"
+        )
+    input_shape = tuple(check_positive_int(d, "input_shape entries") for d in input_shape)
+    n_classes = _check_n_classes(n_classes)
+    filters = tuple(check_positive_int(f, "filters") for f in filters)
+    _check_choice(dropout, CNN_DROPOUTS, "dropout")
+    rate = check_rate(rate, "rate")
+    head_rate = check_rate(head_rate, "head_rate")
+    block_size = check_positive_int(block_size, "block_size")
+    dense_units = check_positive_int(dense_units, "dense_units")
+    opt = _optimizer(optimizer, learning_rate)
+
+    def conv_dropout(i: int) -> keras.layers.Layer | None:
+        name = f"dropout{i}"
+        if dropout == "element":
+            return keras.layers.Dropout(rate, name=name)
+        if dropout == "spatial":
+            return keras.layers.SpatialDropout2D(rate, name=name)
+        if dropout == "dropblock":
+            return DropBlock2D(rate, block_size, name=name)
+        return None  # "none" and "head" leave the conv blocks alone
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=input_shape, name="input")
+    h = inputs
+    for i, n_filters in enumerate(filters, start=1):
+        # with BatchNorm right after, a conv bias would be cancelled by BN's own shift
+        h = keras.layers.Conv2D(
+            n_filters, 3, padding="same", use_bias=not batch_norm, name=f"conv{i}"
+        )(h)
+        if batch_norm:
+            h = keras.layers.BatchNormalization(name=f"bn{i}")(h)
+        h = keras.layers.Activation("relu", name=f"relu{i}")(h)
+        layer = conv_dropout(i)
+        if layer is not None and rate > 0:
+            h = layer(h)
+        h = keras.layers.MaxPooling2D(2, padding="same", name=f"pool{i}")(h)
+
+    h = keras.layers.Flatten(name="flatten")(h)
+    h = keras.layers.Dense(dense_units, activation="relu", name="dense")(h)
+    if dropout == "head" and head_rate > 0:
+        h = keras.layers.Dropout(head_rate, name="head_dropout")(h)
+    units, out_activation, loss, metrics = _output_and_loss(n_classes)
+    outputs = keras.layers.Dense(units, activation=out_activation, name="output")(h)
+
+    model = keras.Model(inputs, outputs, name=f"cnn_{dropout}")
+    model.compile(optimizer=opt, loss=loss, metrics=metrics)
+    return model
+
+
+# ----------------------------------------------------------------------------- slides
+def seed002_model(input_dim: int = 1024, n_classes: int = 10) -> keras.Model:
+    """The functional model of the course's sample slides (one Dropout(0.5) after the first layer).
+
+    Compiled with ``categorical_crossentropy`` (so labels must be one-hot), Adam and
+    ``metrics=["acc"]``, exactly as on the slide.
+    """
+    input_dim = check_positive_int(input_dim, "input_dim")
+    n_classes = check_positive_int(n_classes, "n_classes")
+    inputs = keras.Input(shape=(input_dim,))
+    x = keras.layers.Dense(10, activation="relu")(inputs)
+    x = keras.layers.Dropout(0.5)(x)
+    x = keras.layers.Dense(20, activation="relu")(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["acc"])
+    return model
