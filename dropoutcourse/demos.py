@@ -51,7 +51,9 @@ def _check_xy_1d(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.ravel(check_float_array(np.asarray(x), "x")).astype(np.float64)
     y = np.ravel(check_float_array(np.asarray(y), "y")).astype(np.float64)
     if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same number of points, got {x.shape} and {y.shape}")
+        raise ValueError(
+            f"x and y must have the same number of points, got {x.shape} and {y.shape}"
+        )
     return x, y
 
 
@@ -97,7 +99,12 @@ def polynomial_fit_errors(
         train_mse = float(np.mean((polynomial_predict(xt, yt, degree, xt) - yt) ** 2))
         test_mse = float(np.mean((polynomial_predict(xt, yt, degree, xs) - ys) ** 2))
         rows.append(
-            {"degree": degree, "train_mse": train_mse, "test_mse": test_mse, "gap": test_mse - train_mse}
+            {
+                "degree": degree,
+                "train_mse": train_mse,
+                "test_mse": test_mse,
+                "gap": test_mse - train_mse,
+            }
         )
     return pd.DataFrame(rows)
 
