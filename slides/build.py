@@ -1,0 +1,462 @@
+"""Build the lecture decks into self-contained HTML (and PDF handouts).
+
+    python slides/build.py                 # figures (if missing), every deck, index, PDFs
+    python slides/build.py --deck 03       # one deck only
+    python slides/build.py --no-pdf        # skip the Chromium step
+    python slides/build.py --force         # regenerate the figures too
+
+Each ``slides/NN-name.md`` (``---`` between slides, ``Note:`` starts speaker notes) is embedded
+into ``slides/build/NN-name.html`` together with reveal.js 5 (markdown, notes and KaTeX math
+plugins), KaTeX and every font and figure as inline text or ``data:`` URIs, so a deck opens from
+``file://`` with no network. reveal.js and KaTeX come from ``slides/node_modules`` (installed with
+``npm ci`` from the committed lock file). PDF handouts are printed with headless Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import mimetypes
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SLIDES = Path(__file__).resolve().parent
+ROOT = SLIDES.parent
+BUILD = SLIDES / "build"
+FIGURES = BUILD / "figures"
+NODE = SLIDES / "node_modules"
+REVEAL = NODE / "reveal.js"
+KATEX = NODE / "katex" / "dist"
+
+# the lecture notebooks that go with each deck, by deck number
+NOTEBOOKS = {
+    "01": "01-Overfitting.ipynb",
+    "02": "02-Intuition.ipynb",
+    "03": "03-Dropout-in-Keras.ipynb",
+    "04": "04-Gaussian-Dropout-and-Regularization.ipynb",
+    "05": "05-Dropout-in-CNNs.ipynb",
+    "06": "06-Beyond.ipynb",
+}
+
+# the same regular expressions reveal.js's markdown plugin is given (see deck_html)
+SLIDE_SEPARATOR = r"\r?\n---\r?\n"
+NOTES_SEPARATOR = r"^Note:"
+FIGURE_REF = re.compile(r"\]\(figures/([A-Za-z0-9_\-]+)\.png\)")
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+THEME = "white"
+EXTRA_CSS = """
+.reveal { font-size: 34px; }
+.reveal h1 { font-size: 2.1em; }
+.reveal h2 { font-size: 1.45em; }
+.reveal h3 { font-size: 1.15em; }
+.reveal h1, .reveal h2, .reveal h3 { text-transform: none; }
+.reveal section img { max-height: 480px; margin: 0.2em auto; border: none; box-shadow: none; }
+.reveal pre { width: 100%; font-size: 0.5em; box-shadow: none; }
+.reveal pre code { max-height: 560px; padding: 0.6em; background: #f5f5f5; color: #222; }
+.reveal table { font-size: 0.72em; }
+.reveal blockquote { width: 85%; font-size: 0.85em; }
+.reveal .small, .reveal small { font-size: 0.6em; }
+.reveal .slide-number { font-size: 16px; }
+.reveal ul, .reveal ol { display: block; margin-left: 1.2em; }
+.reveal li { margin: 0.15em 0; }
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[slides] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------- node assets
+def ensure_node_modules() -> None:
+    """Install the pinned reveal.js/KaTeX with `npm ci` when slides/node_modules is missing."""
+    if (REVEAL / "dist" / "reveal.js").exists() and (KATEX / "katex.min.js").exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit(
+            "[slides] error: npm is not installed, but it is needed once to fetch reveal.js and "
+            "KaTeX into slides/node_modules.\n"
+            "  Install Node.js (which includes npm): `sudo apt-get install nodejs npm` on "
+            "Debian/Ubuntu, `brew install node` on macOS, or see https://nodejs.org/en/download.\n"
+            "  Then run `make slides` again."
+        )
+    log("installing reveal.js and KaTeX: npm ci (slides/package-lock.json)")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=SLIDES, check=True)
+
+
+def data_uri(path: Path) -> str:
+    mime = {
+        ".woff2": "font/woff2",
+        ".woff": "font/woff",
+        ".ttf": "font/ttf",
+        ".png": "image/png",
+        ".svg": "image/svg+xml",
+    }.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    if mime is None:
+        raise ValueError(f"unknown MIME type for {path}")
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+_FONT_PREFERENCE = (".woff2", ".woff", ".ttf", ".otf")
+
+
+def _inline_font_face(block: str, base: Path) -> str:
+    """Keep one font file per @font-face (woff2 > woff > ttf) and inline it as a data: URI."""
+    urls = re.findall(r"url\(\s*['\"]?([^'\")]+?)['\"]?\s*\)", block)
+    files = [u.split("?")[0].split("#")[0] for u in urls if not u.startswith("data:")]
+    best = None
+    for ext in _FONT_PREFERENCE:
+        best = next((f for f in files if f.lower().endswith(ext)), None)
+        if best:
+            break
+    if best is None:
+        return block
+    fmt = {".woff2": "woff2", ".woff": "woff", ".ttf": "truetype", ".otf": "opentype"}[
+        Path(best).suffix.lower()
+    ]
+    src = f"src: url({data_uri((base / best).resolve())}) format('{fmt}');"
+    body = re.sub(r"src\s*:[^;}]*;?", "", block)
+    return body.rstrip().rstrip("}") + src + "}"
+
+
+def inline_css(path: Path, _seen: set[Path] | None = None) -> str:
+    """CSS text with local @imports resolved and every url() turned into a data: URI."""
+    seen = _seen if _seen is not None else set()
+    path = path.resolve()
+    if path in seen:
+        return ""
+    seen.add(path)
+    css = path.read_text(encoding="utf-8")
+    base = path.parent
+
+    def _import(m: re.Match) -> str:
+        target = m.group(1)
+        if re.match(r"(https?:)?//", target):
+            log(f"  dropping remote @import {target} in {path.name}")
+            return ""
+        return inline_css(base / target, seen)
+
+    css = re.sub(r"@import\s+(?:url\()?\s*['\"]?([^'\")]+)['\"]?\s*\)?\s*;", _import, css)
+    css = re.sub(r"@font-face\s*\{[^}]*\}", lambda m: _inline_font_face(m.group(0), base), css)
+
+    def _url(m: re.Match) -> str:
+        target = m.group(1)
+        if target.startswith(("data:", "#")):
+            return m.group(0)
+        if re.match(r"(https?:)?//", target):
+            raise ValueError(f"remote url({target}) in {path}")
+        return f"url({data_uri((base / target.split('?')[0]).resolve())})"
+
+    return re.sub(r"url\(\s*['\"]?([^'\")]+?)['\"]?\s*\)", _url, css)
+
+
+def script_safe(js: str) -> str:
+    return re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
+
+
+def load_assets() -> dict[str, str]:
+    read = lambda p: p.read_text(encoding="utf-8")  # noqa: E731
+    return {
+        "reveal_css": inline_css(REVEAL / "dist" / "reset.css")
+        + inline_css(REVEAL / "dist" / "reveal.css"),
+        "theme_css": inline_css(REVEAL / "dist" / "theme" / f"{THEME}.css"),
+        "katex_css": inline_css(KATEX / "katex.min.css"),
+        "scripts": "\n".join(
+            f"<script>/* {name} */\n{script_safe(read(p))}\n</script>"
+            for name, p in [
+                ("reveal.js", REVEAL / "dist" / "reveal.js"),
+                ("reveal.js markdown plugin", REVEAL / "plugin" / "markdown" / "markdown.js"),
+                ("reveal.js notes plugin", REVEAL / "plugin" / "notes" / "notes.js"),
+                ("reveal.js math plugin", REVEAL / "plugin" / "math" / "math.js"),
+                ("KaTeX", KATEX / "katex.min.js"),
+                ("KaTeX auto-render", KATEX / "contrib" / "auto-render.min.js"),
+            ]
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- decks
+def deck_paths(only: str | None = None) -> list[Path]:
+    decks = sorted(p for p in SLIDES.glob("[0-9][0-9]-*.md"))
+    if only is not None:
+        decks = [p for p in decks if p.name.startswith(f"{int(only):02d}-")]
+        if not decks:
+            sys.exit(f"[slides] error: no deck slides/{only}-*.md")
+    return decks
+
+
+def deck_title(md: str, fallback: str) -> str:
+    m = re.search(r"^#\s+(.+)$", md, flags=re.MULTILINE)
+    return m.group(1).strip() if m else fallback
+
+
+def count_slides(md: str) -> int:
+    """Number of slides reveal.js makes from the deck (same separator as the markdown plugin)."""
+    return len(re.split(SLIDE_SEPARATOR, md.strip("\n")))
+
+
+_CODE = re.compile(r"(^```.*?^```[ \t]*$|`[^`\n]+`)", re.MULTILINE | re.DOTALL)
+_MATH = re.compile(r"\$\$.+?\$\$|\$[^\s$][^$\n]*?\$", re.DOTALL)
+_PUNCT = re.compile(r"([!\"#%&'()*+,\-./:;<=>?@\[\]\\^_`{|}~])")
+
+
+def protect_math(md: str) -> str:
+    """Backslash-escape Markdown punctuation inside $...$ and $$...$$ (not in code).
+
+    reveal.js runs the Markdown through `marked` before KaTeX sees it, and marked would eat
+    `\\|`, `\\{` and turn `_..._` into emphasis. Escaped punctuation comes out verbatim.
+    """
+    parts = _CODE.split(md)
+    for i in range(0, len(parts), 2):  # even parts are outside code
+        parts[i] = _MATH.sub(lambda m: _PUNCT.sub(r"\\\1", m.group(0)), parts[i])
+    return "".join(parts)
+
+
+def embed_figures(md: str, deck: Path) -> str:
+    def _sub(m: re.Match) -> str:
+        png = FIGURES / f"{m.group(1)}.png"
+        if not png.exists():
+            raise FileNotFoundError(f"{deck.name} uses figures/{png.name}, which was not built")
+        return f"]({data_uri(png)})"
+
+    return FIGURE_REF.sub(_sub, md)
+
+
+REVEAL_CONFIG = {
+    "hash": True,
+    "slideNumber": "c/t",
+    "width": 1280,
+    "height": 720,
+    "margin": 0.05,
+    "center": False,
+    "transition": "none",
+    "pdfSeparateFragments": False,
+    "pdfMaxPagesPerSlide": 1,
+    # KaTeX is inlined below; the math plugin still "loads" its scripts from `local`, so point it
+    # at an empty data: URL (a JS comment) instead of the CDN. Nothing leaves the file.
+    "katex": {"local": "data:text/javascript,//", "throwOnError": False},
+}
+
+
+def deck_html(deck: Path, assets: dict[str, str]) -> str:
+    md = deck.read_text(encoding="utf-8")
+    title = deck_title(md, deck.stem)
+    body = html.escape(protect_math(embed_figures(md, deck)), quote=False)
+    config = json.dumps(REVEAL_CONFIG, indent=2)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta name="generator" content="dropoutcourse slides/build.py (reveal.js 5, KaTeX)">
+<title>{html.escape(title)}</title>
+<style>{assets["reveal_css"]}</style>
+<style>{assets["theme_css"]}</style>
+<style>{assets["katex_css"]}</style>
+<style>{EXTRA_CSS}</style>
+</head>
+<body>
+<div class="reveal"><div class="slides">
+<section data-markdown data-separator="{SLIDE_SEPARATOR}" data-separator-notes="{NOTES_SEPARATOR}">
+<textarea data-template>
+{body}
+</textarea>
+</section>
+</div></div>
+{assets["scripts"]}
+<script>
+const config = {config};
+if (/print-pdf/i.test(window.location.search)) {{
+  // handouts get the speaker notes on a page after each slide
+  config.showNotes = "separate-page";
+  // reveal.js lays out the print view in requestAnimationFrame steps, which never fire in
+  // `chromium --headless --print-to-pdf`; timers do (and advance with --virtual-time-budget)
+  window.requestAnimationFrame = (cb) => setTimeout(() => cb(performance.now()), 16);
+}}
+Reveal.initialize(Object.assign(config, {{
+  plugins: [RevealMarkdown, RevealNotes, RevealMath.KaTeX],
+}}));
+</script>
+</body>
+</html>
+"""
+
+
+def index_html(decks: list[Path], pdfs: bool) -> str:
+    rows = []
+    for deck in decks:
+        title = deck_title(deck.read_text(encoding="utf-8"), deck.stem)
+        num = deck.name[:2]
+        nb = NOTEBOOKS.get(num)
+        links = [f'<a href="{deck.stem}.html">slides</a>']
+        if pdfs or (BUILD / f"{deck.stem}.pdf").exists():
+            links.append(f'<a href="{deck.stem}.pdf">PDF handout</a>')
+        if nb:
+            links.append(f'<a href="../../notebooks/{nb}">notebook</a>')
+        rows.append(
+            f"<li><span class='num'>{num}</span> <strong>{html.escape(title)}</strong>"
+            f"<br>{' · '.join(links)}</li>"
+        )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Dropout regularization: lecture slides</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 46em; margin: 3em auto; padding: 0 1em;
+       color: #222; line-height: 1.5; }}
+li {{ margin: 0.9em 0; list-style: none; }}
+ul {{ padding: 0; }}
+.num {{ display: inline-block; width: 2.2em; color: #0072B2; font-weight: bold; }}
+a {{ color: #0072B2; }}
+</style>
+</head>
+<body>
+<h1>Dropout regularization: lecture slides</h1>
+<p>Press <kbd>S</kbd> in a deck for the speaker notes, <kbd>F</kbd> for full screen,
+<kbd>Esc</kbd> for the overview. The PDF handouts carry the notes after each slide.</p>
+<ul>
+{chr(10).join(rows)}
+</ul>
+</body>
+</html>
+"""
+
+
+# --------------------------------------------------------------------------- figures
+def build_figures(decks: list[Path], force: bool) -> None:
+    sys.path.insert(0, str(SLIDES))
+    sys.path.insert(0, str(ROOT))
+    import figures  # slides/figures.py
+
+    wanted: list[str] = []
+    for deck in decks:
+        used = FIGURE_REF.findall(deck.read_text(encoding="utf-8"))
+        listed = figures.DECK_FIGURES.get(deck.name[:2], [])
+        unlisted = sorted(set(used) - set(listed))
+        if unlisted:
+            sys.exit(
+                f"[slides] error: {deck.name} uses figures not listed in figures.py: {unlisted}"
+            )
+        wanted += [n for n in listed if n not in wanted]
+    todo = [n for n in wanted if force or not (FIGURES / f"{n}.png").exists()]
+    if not todo:
+        return
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    for name in todo:
+        t = time.perf_counter()
+        figures.make(name, FIGURES / f"{name}.png")
+        log(f"  figure {name}.png ({time.perf_counter() - t:.1f} s)")
+    log(f"{len(todo)} figure(s) in {time.perf_counter() - t0:.1f} s")
+
+
+# --------------------------------------------------------------------------- PDFs
+def find_chromium() -> str | None:
+    env = os.environ.get("CHROMIUM")
+    if env:
+        return env
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def print_pdf(chromium: str, deck_html_path: Path, pdf: Path) -> None:
+    url = deck_html_path.resolve().as_uri() + "?print-pdf"
+    with tempfile.TemporaryDirectory(prefix="slides-chromium-") as profile:
+        cmd = [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--no-pdf-header-footer",
+            "--run-all-compositor-stages-before-draw",
+            "--virtual-time-budget=10000",
+            f"--print-to-pdf={pdf}",
+            url,
+        ]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    if res.returncode != 0 or not pdf.exists() or pdf.stat().st_size < 1000:
+        raise RuntimeError(
+            f"Chromium could not print {pdf.name} (exit {res.returncode}):\n{res.stderr[-2000:]}"
+        )
+
+
+def count_pdf_pages(pdf: Path) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf.read_bytes()))
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--deck", help="build only deck NN (e.g. 03)")
+    ap.add_argument("--no-pdf", action="store_true", help="skip the PDF handouts")
+    ap.add_argument("--force", action="store_true", help="regenerate figures that already exist")
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    ensure_node_modules()
+    BUILD.mkdir(parents=True, exist_ok=True)
+    decks = deck_paths(args.deck)
+    build_figures(decks, args.force)
+    assets = load_assets()
+    built = []
+    for deck in decks:
+        out = BUILD / f"{deck.stem}.html"
+        out.write_text(deck_html(deck, assets), encoding="utf-8")
+        built.append(out)
+        n = count_slides(deck.read_text(encoding="utf-8"))
+        log(f"{out.relative_to(ROOT)}: {n} slides, {out.stat().st_size / 1e6:.1f} MB")
+
+    want_pdf = not args.no_pdf
+    chromium = find_chromium() if want_pdf else None
+    if want_pdf and chromium is None:
+        msg = (
+            "Chromium not found, so no PDF handouts "
+            "(install it with `sudo apt-get install chromium`, or set CHROMIUM=/path/to/chrome)"
+        )
+        if os.environ.get("CI") == "true":
+            sys.exit(f"[slides] error: {msg}")
+        log(f"skipping PDFs: {msg}")
+        want_pdf = False
+    if want_pdf:
+        for out in built:
+            t = time.perf_counter()
+            pdf = out.with_suffix(".pdf")
+            print_pdf(chromium, out, pdf)
+            log(
+                f"{pdf.relative_to(ROOT)}: {count_pdf_pages(pdf)} pages "
+                f"({time.perf_counter() - t:.1f} s)"
+            )
+
+    all_decks = deck_paths()
+    (BUILD / "index.html").write_text(index_html(all_decks, want_pdf), encoding="utf-8")
+    log(f"slides/build/index.html; done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
