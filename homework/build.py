@@ -1,0 +1,270 @@
+"""Build the student and autograder versions of every homework from its otter master notebook.
+
+    python homework/build.py                      # all homeworks into homework/dist/
+    python homework/build.py --out /tmp/hw hw1-implement-dropout
+    python homework/build.py --no-run-tests       # skip running the solutions against the tests
+
+For each master ``homework/source/<hw>/<hw>.ipynb`` this runs ``otter assign``, which writes
+``<out>/<hw>/student/<hw>.ipynb`` (what students get: no solutions, public tests only) and
+``<out>/<hw>/autograder/`` (solutions notebook, all tests, and the autograder zip, renamed here to
+``<hw>-autograder.zip``). otter assign also executes the solutions and fails unless they get full
+marks. Afterwards the student folder is checked for leaked solution lines and hidden tests
+(:func:`find_leaks`); any leak fails the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "source"
+DIST = HERE / "dist"
+
+# lines that carry no information about the solution and may appear anywhere
+TRIVIAL = {"...", "pass", "return", "else:", "try:", "break", "continue", ")", "]", "}"}
+MIN_SECRET_LEN = 8
+PASSED_MESSAGE = "All autograder tests passed."
+
+
+def masters() -> dict[str, Path]:
+    """Map homework name -> master notebook, for every ``source/<hw>/<hw>.ipynb``."""
+    return {p.name: p / f"{p.name}.ipynb" for p in sorted(SOURCE.iterdir()) if p.is_dir()}
+
+
+# ---------------------------------------------------------------------------------------------
+# leak check
+
+
+def _norm(line: str) -> str:
+    return " ".join(line.split())
+
+
+def _marker(cell, word: str) -> bool:
+    return cell.cell_type == "raw" and cell.source.strip().upper().startswith(f"# {word}")
+
+
+def secret_lines(master: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Lines of a master notebook that must never reach a student.
+
+    Returns ``(solutions, hidden)``: dicts mapping a normalised line to a short description of
+    where it came from. Solution lines are code lines between ``# BEGIN SOLUTION`` and
+    ``# END SOLUTION`` comments, lines ending in ``# SOLUTION`` (and the right-hand side of such an
+    assignment), every line of a Markdown cell inside a raw ``# BEGIN SOLUTION`` block, and every
+    line of a *code* cell in such a block that has no solution markers at all (otter copies those
+    verbatim: the classic way to publish the answers). Hidden lines are the lines of ``# HIDDEN``
+    test cells. Trivial lines, and lines that also occur in the public part of the master (prompts,
+    scaffolding, public tests), are not secrets.
+    """
+    nb = nbformat.read(master, as_version=4)
+    solutions: dict[str, str] = {}
+    hidden: dict[str, str] = {}
+    public: list[str] = []
+    in_solution = in_tests = False
+    for i, cell in enumerate(nb.cells):
+        where = f"{master.name} cell {i}"
+        if cell.cell_type == "raw":
+            if _marker(cell, "BEGIN SOLUTION"):
+                in_solution = True
+            elif _marker(cell, "END SOLUTION"):
+                in_solution = False
+            elif _marker(cell, "BEGIN TESTS"):
+                in_tests = True
+            elif _marker(cell, "END TESTS"):
+                in_tests = False
+            continue
+        lines = cell.source.split("\n")
+        if in_tests:
+            target = hidden if lines and lines[0].strip().upper().startswith("# HIDDEN") else None
+            for line in lines:
+                (
+                    target.__setitem__(_norm(line), where)
+                    if target is not None
+                    else public.append(line)
+                )
+            continue
+        if cell.cell_type == "markdown":
+            for line in lines:
+                if in_solution:
+                    solutions[_norm(line)] = where
+                else:
+                    public.append(line)
+            continue
+        has_markers = any(re.search(r"#\s*(BEGIN |END )?SOLUTION", line) for line in lines)
+        if in_solution and not has_markers:
+            for line in lines:
+                solutions[_norm(line)] = f"{where} (solution cell without # BEGIN/END SOLUTION)"
+            continue
+        block = prompt = False
+        for line in lines:
+            stripped = line.strip()
+            if re.match(r"#\s*BEGIN SOLUTION", stripped):
+                block = True
+            elif re.match(r"#\s*END SOLUTION", stripped):
+                block = False
+            elif "# BEGIN PROMPT" in line:
+                prompt = True
+            elif "# END PROMPT" in line:
+                prompt = False
+            elif block:
+                solutions[_norm(line)] = where
+            elif re.search(r"#\s*SOLUTION(\s+NO PROMPT)?\s*$", line):
+                code = re.sub(r"#\s*SOLUTION(\s+NO PROMPT)?\s*$", "", line)
+                solutions[_norm(code)] = where
+                lhs, eq, rhs = code.partition("=")
+                if eq and not rhs.startswith("=") and re.fullmatch(r"[\w.,\s\[\]'\"]+", lhs):
+                    solutions[_norm(rhs)] = where
+            elif not prompt:
+                public.append(line)
+
+    public_text = _norm("\n".join(public).replace("\n", " \n "))
+
+    def keep(line: str) -> bool:
+        return (
+            len(line) >= MIN_SECRET_LEN
+            and line not in TRIVIAL
+            and not line.startswith("#")
+            and line not in public_text
+        )
+
+    return (
+        {k: v for k, v in solutions.items() if keep(k)},
+        {k: v for k, v in hidden.items() if keep(k)},
+    )
+
+
+def _student_text(student_dir: Path) -> str:
+    """Everything a student receives, as one normalised string (sources, test metadata, files)."""
+    chunks = []
+    for path in sorted(student_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix == ".ipynb":
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            for cell in nb.get("cells", []):
+                src = cell.get("source", "")
+                chunks.append("".join(src) if isinstance(src, list) else src)
+            chunks.append(json.dumps(nb.get("metadata", {}), ensure_ascii=False))
+            # test code in the metadata is JSON-escaped above; add it unescaped too
+            for test in nb.get("metadata", {}).get("otter", {}).get("tests", {}).values():
+                for suite in test.get("suites", []) if isinstance(test, dict) else []:
+                    chunks.extend(case.get("code", "") for case in suite.get("cases", []))
+        else:
+            try:
+                chunks.append(path.read_text(encoding="utf-8"))
+            except UnicodeDecodeError:
+                continue
+    text = "\n".join(chunks)
+    # doctest prompts (">>> ", "... ") would hide a leaked test line; drop them
+    text = re.sub(r"(?m)^\s*(>>>|\.\.\.) ?", "", text)
+    return " \n ".join(_norm(line) for line in text.split("\n"))
+
+
+def find_leaks(master: Path, student_dir: Path) -> list[str]:
+    """Solution lines and hidden-test lines of ``master`` found anywhere in ``student_dir``."""
+    solutions, hidden = secret_lines(Path(master))
+    text = _student_text(Path(student_dir))
+    leaks = [f"solution line from {w}: {line!r}" for line, w in solutions.items() if line in text]
+    leaks += [f"hidden test line from {w}: {line!r}" for line, w in hidden.items() if line in text]
+    return leaks
+
+
+# ---------------------------------------------------------------------------------------------
+# build
+
+
+def build_one(name: str, master: Path, out: Path, run_tests: bool = True) -> dict:
+    """Run otter assign for one homework and check the result. Returns a summary dict."""
+    result = out / name
+    shutil.rmtree(result, ignore_errors=True)
+    cmd = [sys.executable, "-m", "otter", "assign", "-v", str(master), str(result)]
+    if not run_tests:
+        cmd.append("--no-run-tests")
+    env = os.environ.copy()
+    for key, value in {
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": "0",
+    }.items():
+        env.setdefault(key, value)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    log = proc.stdout + proc.stderr
+    summary = {
+        "name": name,
+        "returncode": proc.returncode,
+        "log": log,
+        "tests_passed": PASSED_MESSAGE in log,
+        "leaks": [],
+        "zip": None,
+    }
+    if proc.returncode != 0:
+        return summary
+    zips = sorted((result / "autograder").glob("*-autograder_*.zip"))
+    if zips:
+        stable = result / "autograder" / f"{name}-autograder.zip"
+        zips[-1].rename(stable)
+        summary["zip"] = str(stable)
+    summary["leaks"] = find_leaks(master, result / "student")
+    return summary
+
+
+def build(
+    names: list[str] | None = None, out: Path = DIST, run_tests: bool = True, jobs: int = 1
+) -> list[dict]:
+    """Build the given homeworks (default: all) into ``out``; returns one summary per homework."""
+    available = masters()
+    names = names or list(available)
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise SystemExit(f"unknown homework(s) {unknown}; available: {list(available)}")
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(lambda n: build_one(n, available[n], out, run_tests), names))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help="homeworks to build (default: all)")
+    parser.add_argument(
+        "--out", type=Path, default=DIST, help="output folder (default homework/dist)"
+    )
+    parser.add_argument(
+        "--no-run-tests",
+        action="store_true",
+        help="do not run the solutions against the autograder tests",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="homeworks built in parallel")
+    args = parser.parse_args(argv)
+    ok = True
+    for s in build(args.names, args.out, not args.no_run_tests, args.jobs):
+        if s["returncode"] != 0:
+            ok = False
+            print(f"FAILED  {s['name']}: otter assign exited with {s['returncode']}\n{s['log']}")
+            continue
+        if s["leaks"]:
+            ok = False
+            print(f"LEAK    {s['name']}: the student version contains secrets:")
+            print("\n".join("    " + leak for leak in s["leaks"]))
+            continue
+        tests = "solutions pass all autograder tests" if s["tests_passed"] else "tests not run"
+        print(
+            f"ok      {s['name']}: {tests}; no solution leaks; "
+            f"student notebook in {Path(s['zip']).parent.parent / 'student'}, "
+            f"autograder {s['zip']}"
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
