@@ -1,0 +1,248 @@
+"""The lecture decks: built, self-contained (no network), rendered by a real browser, printed.
+
+`make test` runs `make slides` first, so slides/build/ holds every deck's HTML (and, with
+Chromium installed, its PDF handout). The browser tests drive the system Chromium through
+Playwright; without Chromium they are skipped, except under CI=true where that is a failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import re
+import shutil
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SLIDES = ROOT / "slides"
+BUILD = SLIDES / "build"
+DECKS = sorted(SLIDES.glob("[0-9][0-9]-*.md"))
+
+
+def _load(name: str, path: Path):
+    """Import a slides/ script under a unique name (homework/ has a build.py too)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load("slides_build", SLIDES / "build.py")  # separators, notebooks, page counter
+
+CHROMIUM = os.environ.get("CHROMIUM") or next(
+    (p for p in map(shutil.which, build.CHROMIUM_NAMES) if p), None
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
+CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
+CSS_IMPORT = re.compile(r"@import\s+['\"]([^'\"]+)", re.IGNORECASE)
+
+
+def require_chromium() -> str:
+    if CHROMIUM is None:
+        msg = (
+            "Chromium not found: install it with `sudo apt-get install chromium` "
+            "(or set CHROMIUM=/path/to/chrome) to run the browser tests"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return CHROMIUM
+
+
+def built(deck: Path) -> Path:
+    html = BUILD / f"{deck.stem}.html"
+    if not html.exists():
+        pytest.fail(f"{html.relative_to(ROOT)} is missing: run `make slides`")
+    return html
+
+
+def has_math(md: str) -> bool:
+    return bool(re.search(r"\$\$.+?\$\$|\$[^\s$][^$\n]*?\$", md, flags=re.DOTALL))
+
+
+class ResourceCollector(HTMLParser):
+    """Every URL the page would *load*: src/href of non-<a> elements, CSS url()/@import."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.loads: list[tuple[str, str]] = []
+        self._in_style = False
+
+    def _css(self, text: str, where: str) -> None:
+        for url in CSS_URL.findall(text) + CSS_IMPORT.findall(text):
+            self.loads.append((where, url))
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("src", "href", "poster", "data", "srcset", "data-src", "data-background"):
+            value = attrs.get(name)
+            if value and not (tag == "a" and name == "href"):
+                self.loads.append((f"<{tag} {name}>", value))
+        if attrs.get("style"):
+            self._css(attrs["style"], f"<{tag} style>")
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self._css(data, "<style>")
+
+
+def remote_loads(text: str) -> list[tuple[str, str]]:
+    parser = ResourceCollector()
+    parser.feed(text)
+    return [(where, url) for where, url in parser.loads if REMOTE.match(url)]
+
+
+# --------------------------------------------------------------------------- static checks
+def test_there_are_six_decks():
+    assert [d.name[:2] for d in DECKS] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("deck", DECKS, ids=lambda p: p.stem)
+def test_deck_is_built_and_self_contained(deck):
+    text = built(deck).read_text(encoding="utf-8")
+    assert "<textarea data-template>" in text, "the Markdown must be embedded in the HTML"
+    assert "Reveal.initialize" in text
+    bad = remote_loads(text)
+    assert not bad, f"{deck.stem}.html loads from the network: {bad[:5]}"
+    # figures and fonts are inlined, and no figure reference was left unresolved
+    assert "](figures/" not in text
+    # stronger than "no network": the deck is one file, every resource is inline or data:
+    parser = ResourceCollector()
+    parser.feed(text)
+    local = [(w, u[:60]) for w, u in parser.loads if not u.startswith(("data:", "#"))]
+    assert not local, f"{deck.stem}.html needs files next to it: {local[:5]}"
+
+
+def test_resource_checker_catches_remote_references():
+    page = """<html><head><link rel="stylesheet" href="https://cdn.example/x.css">
+    <style>@font-face { src: url(https://fonts.example/f.woff2) } .a { background: url(data:image/png;base64,AA) }</style>
+    <script src="//cdn.example/reveal.js"></script></head>
+    <body><img src="figures/a.png"><a href="https://jmlr.org">paper</a></body></html>"""
+    found = {url for _, url in remote_loads(page)}
+    assert found == {
+        "https://cdn.example/x.css",
+        "https://fonts.example/f.woff2",
+        "//cdn.example/reveal.js",
+    }
+
+
+@pytest.mark.parametrize("deck", DECKS, ids=lambda p: p.stem)
+def test_deck_has_structure(deck):
+    md = deck.read_text(encoding="utf-8")
+    slides = re.split(build.SLIDE_SEPARATOR, md.strip("\n"))
+    assert slides[0].lstrip().startswith("# "), "first slide is a title slide"
+    assert "learning goals" in slides[1].lower()
+    assert any("try it" in s.lower() and ".ipynb" in s for s in slides), "a Try it slide"
+    assert "references" in slides[-1].lower()
+    with_notes = sum(bool(re.search(build.NOTES_SEPARATOR, s, flags=re.M)) for s in slides)
+    assert with_notes >= len(slides) / 2, "speaker notes on most slides"
+    nb = build.NOTEBOOKS[deck.name[:2]]
+    assert f"../../notebooks/{nb}" in md
+
+
+def test_index_links_every_deck_pdf_and_notebook():
+    index = (BUILD / "index.html").read_text(encoding="utf-8")
+    for deck in DECKS:
+        assert f'href="{deck.stem}.html"' in index
+        assert f'href="../../notebooks/{build.NOTEBOOKS[deck.name[:2]]}"' in index
+        if CHROMIUM is not None:
+            assert f'href="{deck.stem}.pdf"' in index
+    assert not remote_loads(index)
+
+
+def test_every_figure_is_listed_and_built():
+    figures = _load("slides_figures", SLIDES / "figures.py")
+    for deck in DECKS:
+        used = build.FIGURE_REF.findall(deck.read_text(encoding="utf-8"))
+        assert set(used) <= set(figures.DECK_FIGURES[deck.name[:2]]), deck.name
+        for name in used:
+            assert name in figures.FIGURES
+            assert (BUILD / "figures" / f"{name}.png").exists()
+
+
+# --------------------------------------------------------------------------- in a browser
+@pytest.fixture(scope="module")
+def browser():
+    executable = require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def non_blank(png: bytes) -> float:
+    """Standard deviation of the grey levels of a PNG screenshot."""
+    try:
+        from PIL import Image
+
+        img = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    except ImportError:
+        import matplotlib.image as mpimg
+
+        img = mpimg.imread(io.BytesIO(png), format="png")[..., :3].mean(axis=-1) * 255
+    return float(img.std())
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("deck", DECKS, ids=lambda p: p.stem)
+def test_deck_renders_in_chromium(deck, browser, tmp_path):
+    html = built(deck)
+    md = deck.read_text(encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    errors, remote = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: remote.append(r.url) if REMOTE.match(r.url) else None)
+    try:
+        page.goto(html.as_uri())
+        page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=20_000)
+        assert page.evaluate("Reveal.getTotalSlides()") == build.count_slides(md)
+        assert page.evaluate("Reveal.getConfig().slideNumber"), "slide numbers are on"
+        if has_math(md):
+            page.wait_for_selector(".katex", state="attached", timeout=10_000)
+            assert page.locator(".katex-error").count() == 0, "KaTeX could not parse a formula"
+        # speaker notes made it into the slides
+        if re.search(build.NOTES_SEPARATOR, md, flags=re.M):
+            assert page.locator("aside.notes").count() > 0
+        page.evaluate("Reveal.slide(1)")  # the learning goals
+        page.wait_for_timeout(200)
+        shot = page.screenshot()
+        (tmp_path / f"{deck.stem}.png").write_bytes(shot)
+        assert non_blank(shot) > 5, "the screenshot is blank"
+        assert not errors, f"JavaScript errors: {errors}"
+        assert not remote, f"network requests: {remote}"
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("deck", DECKS, ids=lambda p: p.stem)
+def test_pdf_handout_has_a_page_per_slide(deck):
+    require_chromium()
+    pdf = BUILD / f"{deck.stem}.pdf"
+    if not pdf.exists():
+        pytest.fail(
+            f"{pdf.relative_to(ROOT)} is missing: run `make slides` with Chromium installed"
+        )
+    n_slides = build.count_slides(deck.read_text(encoding="utf-8"))
+    assert build.count_pdf_pages(pdf) >= n_slides
