@@ -69,10 +69,10 @@ EXTRA_CSS = """
 .reveal h2 { font-size: 1.45em; }
 .reveal h3 { font-size: 1.15em; }
 .reveal h1, .reveal h2, .reveal h3 { text-transform: none; }
-.reveal section img { max-height: 480px; margin: 0.2em auto; border: none; box-shadow: none; }
-.reveal pre { width: 100%; font-size: 0.5em; box-shadow: none; }
+.reveal section img { max-height: 420px; margin: 0.2em auto; border: none; box-shadow: none; }
+.reveal pre { width: 100%; font-size: 0.6em; box-shadow: none; }
 .reveal pre code { max-height: 560px; padding: 0.6em; background: #f5f5f5; color: #222; }
-.reveal table { font-size: 0.72em; }
+.reveal table { font-size: 0.8em; }
 .reveal blockquote { width: 85%; font-size: 0.85em; }
 .reveal .small, .reveal small { font-size: 0.6em; }
 .reveal .slide-number { font-size: 16px; }

@@ -35,6 +35,19 @@ DECK_FIGURES: dict[str, list[str]] = {
     "06": [],
 }
 
+#: Experiment-backed figures, ready for the decks once ``dropoutcourse.experiments`` is stable:
+#: 01 "Networks memorise too" ← memorise; 02 "Is weight scaling good enough?" ← mc_vs_ws;
+#: 03 rate/data-size slides ← rate_sweep, data_size; 04 regularizers; 06 mc_uncertainty.
+#: To use one, add it to DECK_FIGURES and put ``![alt](figures/NAME.png)`` on the slide.
+PENDING_FIGURES = [
+    "memorise",
+    "mc_vs_ws",
+    "rate_sweep",
+    "data_size",
+    "regularizers",
+    "mc_uncertainty",
+]
+
 FIGURES: dict[str, Callable[[Path], None]] = {}
 
 
@@ -62,7 +75,7 @@ def _save(obj, path: Path) -> None:
 def fit_demo(path: Path) -> None:
     from dropoutcourse import data, demos, plots
 
-    ds = data.make_polynomial(n_train=15, seed=0)
+    ds = data.make_polynomial(n_train=15, seed=1)
     x, y = ds.x_train[:, 0], ds.y_train
     grid = np.linspace(0.0, 1.0, 400)
     preds = {
@@ -78,15 +91,16 @@ def fit_demo(path: Path) -> None:
 def poly_errors(path: Path) -> None:
     from dropoutcourse import data, demos, plots
 
-    ds = data.make_polynomial(n_train=15, seed=0)
+    ds = data.make_polynomial(n_train=15, seed=1)
     df = demos.polynomial_fit_errors(
-        ds.x_train[:, 0], ds.y_train, ds.x_test[:, 0], ds.y_test, degrees=range(0, 15)
+        ds.x_train[:, 0], ds.y_train, ds.x_test[:, 0], ds.y_test, degrees=range(0, 14)
     )
     _, ax = plt.subplots(figsize=(7, 3.6))
     with plots.use_course_style():
         ax.plot(df["degree"], df["train_mse"], "o--", color=plots.PALETTE[0], label="train")
         ax.plot(df["degree"], df["test_mse"], "o-", color=plots.PALETTE[1], label="test")
         ax.set_yscale("log")
+        ax.set_ylim(1e-3, 1e3)
         ax.set_xlabel("polynomial degree (capacity)")
         ax.set_ylabel("mean squared error (log)")
         ax.set_title("15 training points: train error falls, test error turns around")
@@ -235,4 +249,132 @@ def variance_shift(path: Path) -> None:
         ax.set_xlabel("dropout rate before BatchNorm")
         ax.set_ylabel("test variance / train variance")
         ax.set_title("Variance shift for a unit with mean 1, variance 1")
+    _save(ax, path)
+
+
+# --------------------------------------------------------------------------- experiments
+# (dropoutcourse.experiments trains many replicas in one compiled computation; the defaults
+# here are its quick settings, a few tens of seconds each on two cores)
+@figure
+def memorise(path: Path) -> None:
+    from dropoutcourse import experiments, plots
+
+    history = experiments.compare(seeds=range(5), epochs=100)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    plots.learning_curves(
+        history,
+        metrics=("train_loss", "test_loss"),
+        ax=axes[0],
+        title="Loss: train (dashed) vs test (solid)",
+    )
+    plots.learning_curves(
+        history,
+        metrics=("train_acc", "test_acc"),
+        ax=axes[1],
+        title="Accuracy: train (dashed) vs test (solid)",
+    )
+    _save(fig, path)
+
+
+@figure
+def mc_vs_ws(path: Path) -> None:
+    from dropoutcourse import experiments, plots
+
+    df = experiments.mc_vs_weight_scaling(ks=(1, 2, 5, 10, 20, 50, 100), seeds=range(5))
+    _, ax = plt.subplots(figsize=(8, 4))
+    plots.mc_convergence(df, ax=ax)
+    _save(ax, path)
+
+
+@figure
+def rate_sweep(path: Path) -> None:
+    from dropoutcourse import experiments, plots
+
+    df = experiments.rate_sweep(rates=(0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9), seeds=range(5))
+    df = df.assign(test_error=100 * (1 - df["test_acc"]))
+    _, ax = plt.subplots(figsize=(8, 4))
+    plots.sweep(
+        df,
+        x="hidden_rate",
+        y="test_error",
+        ax=ax,
+        title="Digits, 300 examples: test error vs rate (mean ± std, 5 seeds)",
+    )
+    ax.set_ylabel("test error (%)")
+    _save(ax, path)
+
+
+@figure
+def data_size(path: Path) -> None:
+    from dropoutcourse import experiments, plots
+
+    df = experiments.data_size_sweep(seeds=range(5))
+    df = df.assign(test_error=100 * (1 - df["test_acc"]))
+    _, ax = plt.subplots(figsize=(8, 4))
+    plots.sweep(
+        df,
+        x="train_size",
+        y="test_error",
+        by="hidden_rate",
+        ax=ax,
+        logx=True,
+        title="Test error with and without dropout as the data grows (5 seeds)",
+    )
+    ax.set_ylabel("test error (%)")
+    _save(ax, path)
+
+
+@figure
+def regularizers(path: Path) -> None:
+    from dropoutcourse import experiments, plots
+
+    df = experiments.regularizer_table(seeds=range(5), epochs=100)
+    df = df.assign(test_error=100 * (1 - df["test_acc"]))
+    _, ax = plt.subplots(figsize=(9, 3.6))
+    plots.bar_with_spread(
+        df,
+        by="label",
+        y="test_error",
+        ax=ax,
+        kind="point",
+        order=list(experiments.REGULARIZERS),
+        title="Digits, 300 examples: test error (mean ± std, 5 seeds)",
+    )
+    ax.set_ylabel("test error (%)")
+    _save(ax, path)
+
+
+@figure
+def mc_uncertainty(path: Path) -> None:
+    from dropoutcourse import data, engine, plots
+
+    ds = data.load_digits(train_size=300)
+    configs = [engine.ReplicaConfig(hidden_rate=0.5, input_rate=0.2, seed=s) for s in range(3)]
+    result = engine.train_replicas(ds, configs, epochs=100, verbose=False)
+    proba = result.predict_proba(ds.x_test, mc_samples=50, seed=1)  # (R, N, C)
+    entropy = -(proba * np.log(np.clip(proba, 1e-12, 1))).sum(-1).ravel()
+    wrong = (proba.argmax(-1) != np.asarray(ds.y_test)[None, :]).ravel()
+    _, ax = plt.subplots(figsize=(8, 3.8))
+    with plots.use_course_style():
+        bins = np.linspace(0, entropy.max(), 30)
+        ax.hist(
+            entropy[~wrong],
+            bins=bins,
+            density=True,
+            alpha=0.6,
+            color=plots.PALETTE[0],
+            label=f"correct ({(~wrong).sum()})",
+        )
+        ax.hist(
+            entropy[wrong],
+            bins=bins,
+            density=True,
+            alpha=0.6,
+            color=plots.PALETTE[1],
+            label=f"wrong ({wrong.sum()})",
+        )
+        ax.set_xlabel("entropy of the MC-dropout prediction (50 passes, nats)")
+        ax.set_ylabel("density")
+        ax.set_title("Digits test set: the model is less sure where it is wrong")
+        ax.legend()
     _save(ax, path)
