@@ -202,9 +202,14 @@ DROPOUT_LAYER_TYPES: tuple[type[keras.layers.Layer], ...] = (
 
 def _all_layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
     """Every layer of ``model``, descending into nested models (Sequential inside Functional…)."""
-    for layer in getattr(model, "layers", []):
-        yield layer
-        yield from _all_layers(layer)
+    seen = set()  # a layer shared between an outer and a nested model is listed once
+    stack = list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop(0)
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            yield layer
+            stack.extend(getattr(layer, "layers", []))
 
 
 @contextlib.contextmanager

@@ -269,7 +269,7 @@ def test_mc_predict_with_dropout_is_random_but_unbiased():
     model = bn_dropout_model(0.5)
     predicted = model.predict(X_SHIFTED, verbose=0)
     mean_before, var_before = bn_state(model)
-    n = 200
+    n = 100
     mean, std = mc_predict(model, X_SHIFTED, n, seed=1)
     assert (std > 0.01).all()
     # the last layer is linear, so E[MC output] is the weight-scaling prediction; a mean far
@@ -320,6 +320,16 @@ def test_mc_predict_reaches_into_nested_models():
     model = keras.Model(inputs, keras.layers.Dense(1)(inner(inputs)))
     _, std = mc_predict(model, RNG.normal(size=(6, 4)).astype("float32"), 6)
     assert (std > 0).all()
+
+
+def test_mc_predict_handles_a_layer_shared_by_outer_and_nested_models():
+    shared = keras.layers.Dropout(0.5)
+    inner = keras.Sequential([keras.Input((4,)), shared])
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(shared(inner(inputs))))
+    _, std = mc_predict(model, RNG.normal(size=(6, 4)).astype("float32"), 4, seed=0)
+    assert (std > 0).all()
+    assert "call" not in vars(shared)
 
 
 @pytest.mark.parametrize(
