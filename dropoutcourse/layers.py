@@ -14,6 +14,7 @@ Every layer here follows the Keras conventions:
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Iterator
 
 import keras
@@ -203,13 +204,13 @@ DROPOUT_LAYER_TYPES: tuple[type[keras.layers.Layer], ...] = (
 def _all_layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
     """Every layer of ``model``, descending into nested models (Sequential inside Functional…)."""
     seen = set()  # a layer shared between an outer and a nested model is listed once
-    stack = list(getattr(model, "layers", []))
-    while stack:
-        layer = stack.pop(0)
+    queue = list(getattr(model, "layers", []))
+    while queue:
+        layer = queue.pop(0)
         if id(layer) not in seen:
             seen.add(id(layer))
             yield layer
-            stack.extend(getattr(layer, "layers", []))
+            queue.extend(getattr(layer, "layers", []))
 
 
 @contextlib.contextmanager
@@ -279,6 +280,10 @@ def mc_predict(
     n_samples = check_positive_int(n_samples, "n_samples")
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
+    if seed is not None:
+        # the seed becomes a SeedGenerator state, an unsigned integer
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
 
     def forward(inputs) -> np.ndarray:
         return ops.convert_to_numpy(model(inputs, training=False))

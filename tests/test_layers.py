@@ -339,3 +339,5 @@ def test_mc_predict_rejects_bad_n_samples(n_samples, error):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dropout(0.5)])
     with pytest.raises(error, match="n_samples"):
         mc_predict(model, np.ones((3, 2), "float32"), n_samples)
+    with pytest.raises(ValueError, match="seed"):
+        mc_predict(model, np.ones((3, 2), "float32"), 2, seed=-1)
