@@ -1,0 +1,78 @@
+"""cnn_demos: neighbour reconstruction, the variance shift, and the many-CNNs trainer."""
+
+import numpy as np
+import pytest
+
+from dropoutcourse import cnn_demos
+
+
+def _smooth_image(h=40, w=60):
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = np.stack([np.sin(xx / 7.0), np.cos(yy / 5.0), np.sin((xx + yy) / 9.0)], axis=-1)
+    return (0.5 + 0.5 * img).astype(np.float32)
+
+
+def test_reconstruction_keeps_kept_values_and_fills_constant_image_exactly():
+    img = np.full((10, 12, 2), 0.7, np.float32)
+    dropped, keep = cnn_demos.drop_pixels(img, "element", 0.5, rng=np.random.default_rng(0))
+    guess = cnn_demos.neighbour_reconstruction(dropped, keep)
+    np.testing.assert_allclose(guess, 0.7, atol=1e-6)
+    np.testing.assert_array_equal(guess[keep], dropped[keep])
+
+
+def test_reconstruction_uses_fill_where_no_neighbour_survives():
+    x = np.zeros((1, 5, 5, 1), np.float32)
+    keep = np.zeros_like(x, dtype=bool)
+    keep[0, 0, 0, 0] = True
+    x[0, 0, 0, 0] = 4.0
+    guess = cnn_demos.neighbour_reconstruction(x, keep, fill=-1.0)
+    assert guess[0, 1, 1, 0] == pytest.approx(4.0)  # neighbour of the kept pixel
+    assert guess[0, 4, 4, 0] == pytest.approx(-1.0)  # too far away: the fill value
+
+
+def test_bad_arguments_raise():
+    img = _smooth_image()
+    with pytest.raises(ValueError, match="method"):
+        cnn_demos.drop_pixels(img, "pixels", 0.5)
+    with pytest.raises(ValueError, match="size"):
+        cnn_demos.neighbour_reconstruction(img[None], np.ones(img[None].shape, bool), size=2)
+
+
+def test_element_dropout_is_easy_to_undo_blocks_and_channels_are_not():
+    """The lecture's claim: neighbours give back most of an element-wise-dropped pixel."""
+    df = cnn_demos.pixel_drop_study(_smooth_image(), 0.5, block_size=7, seeds=range(3))
+    rec = df.groupby("method")["recovered"].mean()
+    assert rec["element"] > 0.9
+    assert rec["block"] < rec["element"] - 0.3
+    assert rec["channel"] == pytest.approx(0.0, abs=1e-6)  # no neighbour survives in-channel
+
+
+def test_theoretical_variance_shift():
+    res = cnn_demos.theoretical_variance_shift(0.5, mean=1.0, var=1.0)
+    assert res["train_var"] == pytest.approx(3.0)
+    assert res["ratio"] == pytest.approx(1 / 3)
+
+
+def test_variance_shift_measured_with_keras_batchnorm():
+    df = cnn_demos.variance_shift(0.5, n_steps=100).set_index("order")
+    theory = cnn_demos.theoretical_variance_shift(0.5, 1.0, 1.0)
+    before, after = df.loc["dropout→BN"], df.loc["BN→dropout"]
+    assert before["bn_moving_var"] == pytest.approx(theory["train_var"], rel=0.15)
+    assert before["bn_output_var_infer"] == pytest.approx(theory["ratio"], rel=0.15)
+    assert after["bn_output_var_infer"] == pytest.approx(1.0, rel=0.1)
+
+
+def test_train_cnn_replicas_rows_and_weights_match_models_cnn():
+    from dropoutcourse import data, models
+
+    d = data.load_digits_images(train_size=64, seed=0)
+    variants = {"none": {"dropout": "none"}, "spatial": {"dropout": "spatial", "rate": 0.3}}
+    df, net = cnn_demos.train_cnn_replicas(d, variants, seeds=[0, 1], epochs=2, return_net=True)
+    assert list(df["label"]) == ["none", "none", "spatial", "spatial"]
+    assert df[["train_acc", "test_acc"]].apply(lambda c: c.between(0, 1)).all().all()
+    # replica 2 is a plain models.cnn with other weights: same inference output as the engine
+    model = models.cnn((8, 8, 1), 10, dropout="spatial", rate=0.3)
+    model.set_weights(net.keras_weights(2))
+    probs = model.predict(d.x_test, verbose=0)
+    acc = (probs.argmax(1) == d.y_test).mean()
+    assert acc == pytest.approx(df.loc[2, "test_acc"], abs=1e-6)
