@@ -1,0 +1,503 @@
+"""Train many small MLPs ("replicas") at once, in one compiled TensorFlow computation.
+
+Why: the course compares dropout rates, seeds and regularisers, e.g. 10 rates × 5 seeds.
+Looping ``model.fit`` 50 times costs minutes on a laptop CPU, mostly in per-epoch and
+per-step Python overhead. Here all R replicas share one architecture and every weight
+tensor carries a leading *replica axis*: W has shape (R, n_in, n_out) and one batched matmul
+runs all R networks side by side. A whole epoch (all mini-batch steps of all replicas) is
+one ``tf.function`` call.
+
+What each replica sees is exactly what a Keras ``Sequential`` of
+``Dropout(input_rate) → [Dense(relu) → Dropout(hidden_rate)] × L → Dense(softmax)``
+trained with ``fit(shuffle=True)`` would see: Glorot-uniform kernels and zero biases, its own
+shuffle every epoch, mini-batches of ``batch_size`` (the last one smaller), inverted dropout
+(kept units scaled by 1/(1-rate), so inference needs no rescaling), Keras' SGD-with-momentum
+or Adam update rule, L2 = λ·Σ‖W‖² on every kernel, and a max-norm constraint applied after
+each update. The statistics agree with Keras (``tests/test_engine.py``); the random bits
+don't, because the random streams differ.
+
+Replicas are independent: every replica draws its initial weights, its shuffles and its
+dropout masks from its own ``seed``, so a replica's history does not depend on which other
+replicas are trained alongside it. Two configs with the same seed share their initial
+weights, shuffles and uniform draws ("common random numbers"), which makes differences
+between, say, dropout rates less noisy.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dropoutcourse._validate import check_positive_int, check_rate
+from dropoutcourse.data import Dataset
+
+__all__ = ["ReplicaConfig", "TrainResult", "train_replicas"]
+
+# Random streams derived from a replica's seed: one per purpose, so that e.g. changing the
+# number of epochs never changes the initial weights.
+_INIT, _SHUFFLE, _MASKS, _MC = 0, 1, 2, 3
+# Dropout-mask counter = epoch * _STEP_STRIDE + step: independent of how many steps *other*
+# replicas need per epoch (they may have more training samples).
+_STEP_STRIDE = 1_000_000
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    """Settings of one replica. ``rate`` values are *drop* probabilities in [0, 1).
+
+    * ``hidden_rate``: dropout after every hidden layer; ``input_rate``: on the inputs.
+    * ``l2``: λ in λ·Σ‖W‖², added to the loss for every kernel (not the biases).
+    * ``max_norm``: cap on the L2 norm of each hidden unit's incoming weights (None: no cap).
+    * ``gaussian``: multiplicative N(1, rate/(1-rate)) noise instead of Bernoulli masks.
+    * ``train_size``: train on the first n training samples only (None: all of them).
+    * ``seed``: initial weights, shuffling and masks. ``label``: free text for plots.
+    """
+
+    hidden_rate: float = 0.0
+    input_rate: float = 0.0
+    l2: float = 0.0
+    max_norm: float | None = None
+    gaussian: bool = False
+    train_size: int | None = None
+    seed: int = 0
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        # frozen dataclass: normalise the fields with object.__setattr__
+        object.__setattr__(self, "hidden_rate", check_rate(self.hidden_rate, "hidden_rate"))
+        object.__setattr__(self, "input_rate", check_rate(self.input_rate, "input_rate"))
+        if not _is_real(self.l2) or not self.l2 >= 0:
+            raise ValueError(f"l2 must be a real number >= 0, got {self.l2!r}")
+        object.__setattr__(self, "l2", float(self.l2))
+        if self.max_norm is not None:
+            if not _is_real(self.max_norm) or not self.max_norm > 0:
+                raise ValueError(f"max_norm must be None or a number > 0, got {self.max_norm!r}")
+            object.__setattr__(self, "max_norm", float(self.max_norm))
+        if not isinstance(self.gaussian, bool | np.bool_):
+            raise TypeError(f"gaussian must be True or False, got {self.gaussian!r}")
+        if self.train_size is not None:
+            object.__setattr__(
+                self, "train_size", check_positive_int(self.train_size, "train_size")
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
+            raise TypeError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.label, str):
+            raise TypeError(f"label must be a string, got {self.label!r}")
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def _stream(seed: int, purpose: int, *extra: int) -> np.random.Generator:
+    """An independent NumPy generator for one (seed, purpose) pair."""
+    return np.random.default_rng(np.random.SeedSequence([seed, purpose, *extra]))
+
+
+def _key(seed: int, purpose: int, *extra: int) -> int:
+    """A 31-bit integer key for TensorFlow's stateless random ops."""
+    return int(np.random.SeedSequence([seed, purpose, *extra]).generate_state(1)[0] >> 1)
+
+
+# --------------------------------------------------------------------------- the network
+
+
+class _ReplicaMLP:
+    """R MLPs with one architecture; parameters stacked along a leading replica axis."""
+
+    def __init__(self, configs: Sequence[ReplicaConfig], sizes: Sequence[int]) -> None:
+        import tensorflow as tf
+
+        self.tf = tf
+        self.configs = list(configs)
+        self.sizes = list(sizes)  # [n_in, *hidden, n_out]
+        self.n_layers = len(sizes) - 1
+        self.kernels, self.biases = [], []
+        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            # Glorot uniform, as Keras' Dense: U(-a, a) with a = sqrt(6 / (fan_in + fan_out))
+            limit = math.sqrt(6.0 / (n_in + n_out))
+            w = np.stack(
+                [
+                    _stream(c.seed, _INIT, layer).uniform(-limit, limit, (n_in, n_out))
+                    for c in self.configs
+                ]
+            )
+            self.kernels.append(tf.Variable(w.astype(np.float32), name=f"kernel{layer}"))
+            # biases as (R, 1, n_out) so that they broadcast over the sample axis
+            zeros = np.zeros((len(self.configs), 1, n_out), np.float32)
+            self.biases.append(tf.Variable(zeros, name=f"bias{layer}"))
+        # dropout site `layer` multiplies the *input* of that layer: site 0 is input dropout,
+        # site l ≥ 1 is dropout on the output of hidden layer l
+        self.site_rates = [[c.input_rate for c in self.configs]] + [
+            [c.hidden_rate for c in self.configs] for _ in range(self.n_layers - 1)
+        ]
+
+    @property
+    def params(self) -> list:
+        return [p for pair in zip(self.kernels, self.biases, strict=True) for p in pair]
+
+    def masks(self, keys: Sequence[int], counter, batch: int) -> list:
+        """One (R, batch, width) multiplicative noise tensor per dropout site (None: no noise).
+
+        Each replica draws from its own key, so its masks never depend on the other replicas.
+        """
+        tf = self.tf
+        out = []
+        n_sites = len(self.site_rates)
+        for site, rates in enumerate(self.site_rates):
+            width = self.sizes[site]
+            if not any(rates):
+                out.append(None)  # nobody drops here: skip the random numbers entirely
+                continue
+            per_replica = []
+            for config, rate, key in zip(self.configs, rates, keys, strict=True):
+                seed = tf.stack([tf.constant(key, tf.int64), counter * n_sites + site])
+                if rate == 0.0:
+                    per_replica.append(tf.ones((batch, width)))
+                elif config.gaussian:
+                    sigma = math.sqrt(rate / (1.0 - rate))
+                    noise = tf.random.stateless_normal((batch, width), seed, 1.0, sigma)
+                    per_replica.append(noise)
+                else:
+                    keep = tf.random.stateless_uniform((batch, width), seed) >= rate
+                    # inverted dropout: kept units are scaled up already during training
+                    per_replica.append(tf.cast(keep, tf.float32) / (1.0 - rate))
+            out.append(tf.stack(per_replica))
+        return out
+
+    def forward(self, x, masks: list | None = None):
+        """Outputs (R, N, n_out) before softmax. ``x``: shared (N, F) or per replica (R, N, F)."""
+        tf = self.tf
+        h = x
+        for layer, (w, b) in enumerate(zip(self.kernels, self.biases, strict=True)):
+            if masks is not None and masks[layer] is not None:
+                h = h * masks[layer]  # broadcasting turns a shared (N, F) x into (R, N, F)
+            if len(h.shape) == 2:
+                h = h[None]  # the same inputs for every replica: broadcast over the R kernels
+            h = tf.matmul(h, w) + b  # batched over the replica axis
+            if layer < self.n_layers - 1:
+                h = tf.nn.relu(h)
+        return h
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_replicas` returns.
+
+    ``history``: one row per (replica, epoch), metrics in inference mode (no dropout) on the
+    replica's full training subset and on the full test set; losses are the data loss
+    (cross-entropy, or MSE for regression) without the L2 penalty.
+    ``weights``: list of (kernel (R, n_in, n_out), bias (R, n_out)) NumPy pairs per layer.
+    """
+
+    history: pd.DataFrame
+    configs: list[ReplicaConfig]
+    weights: list[tuple[np.ndarray, np.ndarray]]
+    n_classes: int
+    _net: _ReplicaMLP = field(repr=False)
+
+    def final(self) -> pd.DataFrame:
+        """The last-epoch row of every replica."""
+        last = self.history["epoch"].max()
+        return self.history[self.history["epoch"] == last].reset_index(drop=True)
+
+    def replica_weights(self, replica: int) -> list[np.ndarray]:
+        """Weights of one replica in Keras order [W1, b1, W2, b2, ...] (for ``set_weights``)."""
+        return [a[replica] for pair in self.weights for a in pair]
+
+    def predict_proba(self, x: np.ndarray, *, mc_samples: int = 0, seed: int = 0) -> np.ndarray:
+        """Class probabilities (R, N, C); regression: predictions (R, N, 1).
+
+        ``mc_samples == 0``: one deterministic pass with dropout off — with inverted dropout
+        this *is* the paper's weight-scaling rule. ``mc_samples == k``: the average of k
+        stochastic passes with dropout on (Monte-Carlo model averaging, the paper's Fig. 11).
+        """
+        tf = self.tf
+        x = np.asarray(x, np.float32).reshape(len(x), -1)
+        if x.shape[1] != self._net.sizes[0]:
+            raise ValueError(f"x must have {self._net.sizes[0]} features, got {x.shape[1]}")
+        if isinstance(mc_samples, bool) or not isinstance(mc_samples, numbers.Integral):
+            raise TypeError(f"mc_samples must be an integer >= 0, got {mc_samples!r}")
+        if mc_samples < 0:
+            raise ValueError(f"mc_samples must be an integer >= 0, got {mc_samples}")
+        x_t = tf.constant(x)
+        finish = (lambda z: z) if self.n_classes == 0 else tf.nn.softmax
+        if mc_samples == 0:
+            return finish(self._net.forward(x_t)).numpy()
+        keys = [_key(c.seed, _MC, seed) for c in self.configs]
+
+        @tf.function
+        def stochastic(counter):
+            masks = self._net.masks(keys, counter, len(x))
+            return finish(self._net.forward(x_t, masks))
+
+        total = sum(stochastic(tf.constant(k, tf.int64)) for k in range(mc_samples))
+        return (total / mc_samples).numpy()
+
+    @property
+    def tf(self):
+        return self._net.tf
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _check_dataset(data: Dataset) -> None:
+    for attr in ("x_train", "y_train", "x_test", "y_test", "n_classes"):
+        if not hasattr(data, attr):
+            raise TypeError(f"data must be a dropoutcourse.data.Dataset, got {type(data)}")
+    if data.n_classes == 1:
+        raise ValueError("data.n_classes must be 0 (regression) or >= 2 (classification)")
+
+
+def _epoch_batches(
+    rngs: list[np.random.Generator], sizes: list[int], batch_size: int, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """This epoch's mini-batches: indices (R, steps, B) and loss weights (R, steps, B).
+
+    Replica r shuffles its first sizes[r] samples, cuts them into batches (the last one
+    smaller, as in Keras) and pads with weight 0 up to `steps` batches of B. A sample's
+    weight is 1/len(its batch), so the weighted sum is Keras' per-batch mean.
+    """
+    n_slots = steps * batch_size
+    idx = np.zeros((len(sizes), n_slots), np.int32)
+    wts = np.zeros((len(sizes), n_slots), np.float32)
+    for r, (rng, n) in enumerate(zip(rngs, sizes, strict=True)):
+        idx[r, :n] = rng.permutation(n)
+        counts = np.full(n, batch_size, np.float32)
+        if n % batch_size:
+            counts[-(n % batch_size) :] = n % batch_size  # the short last batch
+        wts[r, :n] = 1.0 / counts
+    shape = (len(sizes), steps, batch_size)
+    return idx.reshape(shape), wts.reshape(shape)
+
+
+def train_replicas(
+    data: Dataset,
+    configs: Sequence[ReplicaConfig],
+    *,
+    hidden: Sequence[int] = (256, 256),
+    epochs: int = 100,
+    batch_size: int = 32,
+    optimizer: str = "sgd",
+    learning_rate: float = 0.05,
+    momentum: float = 0.9,
+    verbose: bool = True,
+) -> TrainResult:
+    """Train one MLP per config, all at once; see the module docstring for the semantics.
+
+    ``optimizer``: "sgd" (Keras SGD with ``momentum``: v ← m·v − lr·g; w ← w + v) or "adam"
+    (Keras defaults β₁=0.9, β₂=0.999, ε=1e-7; ``momentum`` ignored). Softmax cross-entropy
+    when ``data.n_classes >= 2``, mean squared error when ``data.n_classes == 0``.
+    ``verbose``: a tqdm progress bar over epochs (notebooks pass ``verbose=False``).
+    """
+    _check_dataset(data)
+    configs = list(configs) if not isinstance(configs, ReplicaConfig) else [configs]
+    if not configs:
+        raise ValueError("configs must contain at least one ReplicaConfig, got an empty list")
+    for c in configs:
+        if not isinstance(c, ReplicaConfig):
+            raise TypeError(f"configs must contain ReplicaConfig objects, got {type(c).__name__}")
+    hidden = tuple(check_positive_int(h, "hidden (each layer width)") for h in hidden)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    if not _is_real(learning_rate) or not learning_rate > 0:
+        raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
+    if not _is_real(momentum) or not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    n_train = len(data.x_train)
+    sizes = [n_train if c.train_size is None else c.train_size for c in configs]
+    if max(sizes) > n_train:
+        raise ValueError(
+            f"train_size must be in [1, {n_train}] (the dataset's training samples), "
+            f"got {max(sizes)}"
+        )
+
+    import tensorflow as tf
+
+    regression = data.n_classes == 0
+    n_out = 1 if regression else data.n_classes
+    x_train = np.asarray(data.x_train, np.float32).reshape(n_train, -1)[: max(sizes)]
+    x_test = np.asarray(data.x_test, np.float32).reshape(len(data.x_test), -1)
+    n_eval = len(x_train)  # the training part of the evaluation set
+    y_dtype = np.float32 if regression else np.int32
+    y_train = tf.constant(np.asarray(data.y_train)[:n_eval].astype(y_dtype))
+    y_all = tf.constant(np.concatenate([data.y_train[:n_eval], data.y_test]).astype(y_dtype))
+    x_train_t = tf.constant(x_train)
+    x_all = tf.constant(np.concatenate([x_train, x_test]))
+
+    net = _ReplicaMLP(configs, [x_train.shape[1], *hidden, n_out])
+    R = len(configs)
+    params = net.params
+    mask_keys = [_key(c.seed, _MASKS) for c in configs]
+    l2 = tf.constant([c.l2 for c in configs], tf.float32)
+    any_l2 = any(c.l2 for c in configs)
+    max_norm = tf.constant(
+        [np.inf if c.max_norm is None else c.max_norm for c in configs], tf.float32
+    )[:, None, None]
+    any_max_norm = any(c.max_norm is not None for c in configs)
+    # the replica's own training samples in the evaluation: weight 1/n for the first n
+    eval_w = np.zeros((R, n_eval), np.float32)
+    for r, n in enumerate(sizes):
+        eval_w[r, :n] = 1.0 / n
+    eval_w = tf.constant(eval_w)
+    # optimizer state, one slot per parameter (+ Adam's per-replica step counter)
+    slots = [tf.Variable(tf.zeros_like(p)) for p in params]
+    slots2 = [tf.Variable(tf.zeros_like(p)) for p in params] if optimizer == "adam" else []
+    t_adam = tf.Variable(tf.zeros((R, 1, 1)))
+
+    def per_sample_loss(out, y):
+        if regression:
+            return tf.square(out[..., 0] - y)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.broadcast_to(y, out.shape[:-1]), logits=out
+        )
+
+    def train_step(idx, wts, counter):
+        xb = tf.gather(x_train_t, idx)  # (R, B, F): each replica its own batch
+        yb = tf.gather(y_train, idx)
+        masks = net.masks(mask_keys, counter, batch_size)
+        with tf.GradientTape() as tape:
+            out = net.forward(xb, masks)
+            loss = tf.reduce_sum(wts * per_sample_loss(out, yb), axis=1)  # (R,)
+            if any_l2:
+                loss += l2 * tf.add_n([tf.reduce_sum(w**2, axis=[1, 2]) for w in net.kernels])
+            # replicas don't interact, so d(sum of losses)/d(W[r]) = d(loss[r])/d(W[r])
+            total = tf.reduce_sum(loss)
+        grads = tape.gradient(total, params)
+        # a replica with fewer samples has run out of batches: it must not move at all
+        active = (tf.reduce_sum(wts, axis=1) > 0)[:, None, None]
+        if optimizer == "sgd" and all_active:
+            # the fused kernel does exactly Keras' v = m·v − lr·g; w += v in one pass over memory
+            for p, g, v in zip(params, grads, slots, strict=True):
+                tf.raw_ops.ResourceApplyKerasMomentum(
+                    var=p.handle, accum=v.handle, lr=learning_rate, grad=g, momentum=momentum
+                )
+        elif optimizer == "sgd":
+            for p, g, v in zip(params, grads, slots, strict=True):
+                v_new = momentum * v - learning_rate * g
+                v.assign(tf.where(active, v_new, v))
+                p.assign(tf.where(active, p + v_new, p))
+        else:
+            b1, b2, eps = 0.9, 0.999, 1e-7
+            t = t_adam + tf.cast(active, tf.float32)
+            t_adam.assign(t)
+            alpha = learning_rate * tf.sqrt(1 - b2**t) / (1 - b1**t)
+            for p, g, m, v in zip(params, grads, slots, slots2, strict=True):
+                m_new = m + (g - m) * (1 - b1)
+                v_new = v + (g * g - v) * (1 - b2)
+                m.assign(tf.where(active, m_new, m))
+                v.assign(tf.where(active, v_new, v))
+                p.assign(tf.where(active, p - alpha * m_new / (tf.sqrt(v_new) + eps), p))
+        if any_max_norm:
+            for w in net.kernels[:-1]:  # the hidden units' incoming weights
+                norms = tf.sqrt(tf.reduce_sum(w**2, axis=1, keepdims=True))  # (R, 1, out)
+                scale = tf.where(active & (norms > max_norm), max_norm / norms, 1.0)
+                w.assign(w * scale)
+
+    def evaluate():
+        out = net.forward(x_all)  # inference mode: no masks, no rescaling needed
+        loss = per_sample_loss(out, y_all)
+        if regression:
+            correct = tf.fill(loss.shape, np.nan)
+        else:
+            correct = tf.cast(tf.argmax(out, axis=-1, output_type=tf.int32) == y_all, tf.float32)
+        train_loss = tf.reduce_sum(loss[:, :n_eval] * eval_w, axis=1)
+        train_acc = tf.reduce_sum(correct[:, :n_eval] * eval_w, axis=1)
+        return tf.stack(
+            [
+                train_loss,
+                train_acc,
+                tf.reduce_mean(loss[:, n_eval:], axis=1),
+                tf.reduce_mean(correct[:, n_eval:], axis=1),
+            ]
+        )
+
+    # with equal training-set sizes every replica takes every step: no need to mask updates
+    all_active = len(set(sizes)) == 1
+
+    @tf.function
+    def run_epoch(idx, wts, epoch):
+        # AutoGraph turns this loop into a tf.while_loop: no Python between the steps
+        for s in tf.range(tf.shape(idx)[1]):
+            train_step(idx[:, s], wts[:, s], epoch * _STEP_STRIDE + tf.cast(s, tf.int64))
+        return evaluate()
+
+    steps = max(math.ceil(n / batch_size) for n in sizes)
+    shuffle_rngs = [_stream(c.seed, _SHUFFLE) for c in configs]
+    metrics = np.empty((epochs, 4, R))
+    bar = _progress(epochs, verbose)
+    for epoch in range(epochs):
+        idx, wts = _epoch_batches(shuffle_rngs, sizes, batch_size, steps)
+        metrics[epoch] = run_epoch(tf.constant(idx), tf.constant(wts), tf.constant(epoch, tf.int64))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(test_acc=f"{metrics[epoch, 3].mean():.3f}")
+    if bar is not None:
+        bar.close()
+
+    history = _history(configs, sizes, metrics)
+    weights = [
+        (w.numpy(), b.numpy()[:, 0, :]) for w, b in zip(net.kernels, net.biases, strict=True)
+    ]
+    return TrainResult(history, configs, weights, data.n_classes, net)
+
+
+def _progress(epochs: int, verbose: bool):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, desc="epochs", leave=False)
+
+
+_COLUMNS = [
+    "replica",
+    "label",
+    "seed",
+    "hidden_rate",
+    "input_rate",
+    "l2",
+    "max_norm",
+    "gaussian",
+    "train_size",
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "test_loss",
+    "test_acc",
+]
+
+
+def _history(configs: list[ReplicaConfig], sizes: list[int], metrics: np.ndarray) -> pd.DataFrame:
+    """Tidy table: one row per (replica, epoch); epochs counted from 1."""
+    epochs = metrics.shape[0]
+    rows = []
+    for r, (config, n) in enumerate(zip(configs, sizes, strict=True)):
+        settings = asdict(config) | {"train_size": n}
+        for e in range(epochs):
+            loss_tr, acc_tr, loss_te, acc_te = metrics[e, :, r]
+            rows.append(
+                settings
+                | {
+                    "replica": r,
+                    "epoch": e + 1,
+                    "train_loss": loss_tr,
+                    "train_acc": acc_tr,
+                    "test_loss": loss_te,
+                    "test_acc": acc_te,
+                }
+            )
+    return pd.DataFrame(rows, columns=_COLUMNS)
