@@ -15,6 +15,7 @@ marks. Afterwards the student folder is checked for leaked solution lines and hi
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -34,6 +35,7 @@ DIST = HERE / "dist"
 TRIVIAL = {"...", "pass", "return", "else:", "try:", "break", "continue", ")", "]", "}"}
 MIN_SECRET_LEN = 8
 PASSED_MESSAGE = "All autograder tests passed."
+PARTIAL_MARKER = "a trailing # SOLUTION marks only part of a multi-line statement: "
 
 
 def masters() -> dict[str, Path]:
@@ -120,6 +122,11 @@ def secret_lines(master: Path) -> tuple[dict[str, str], dict[str, str]]:
             elif re.search(r"#\s*SOLUTION(\s+NO PROMPT)?\s*$", line):
                 code = re.sub(r"#\s*SOLUTION(\s+NO PROMPT)?\s*$", "", line)
                 solutions[_norm(code)] = where
+                try:
+                    ast.parse(code.strip())
+                except SyntaxError:
+                    # e.g. a formatter split the statement: the other lines reach students
+                    solutions[PARTIAL_MARKER + _norm(code)] = where
                 lhs, eq, rhs = code.partition("=")
                 if eq and not rhs.startswith("=") and re.fullmatch(r"[\w.,\s\[\]'\"]+", lhs):
                     solutions[_norm(rhs)] = where
@@ -173,7 +180,8 @@ def find_leaks(master: Path, student_dir: Path) -> list[str]:
     """Solution lines and hidden-test lines of ``master`` found anywhere in ``student_dir``."""
     solutions, hidden = secret_lines(Path(master))
     text = _student_text(Path(student_dir))
-    leaks = [f"solution line from {w}: {line!r}" for line, w in solutions.items() if line in text]
+    leaks = [f"{w}: {line}" for line, w in solutions.items() if line.startswith(PARTIAL_MARKER)]
+    leaks += [f"solution line from {w}: {line!r}" for line, w in solutions.items() if line in text]
     leaks += [f"hidden test line from {w}: {line!r}" for line, w in hidden.items() if line in text]
     return leaks
 

@@ -127,11 +127,13 @@ def test_leak_check_detects_a_tampered_student_notebook(built, tmp_path):
     assert any(secret in leak for leak in leaks), f"leak of {secret!r} not detected: {leaks}"
 
 
-def _tiny_master(path: Path, marked: bool) -> Path:
-    """A one-question master; ``marked=False`` forgets the inline # BEGIN/END SOLUTION."""
+def _tiny_master(path: Path, marked: str) -> Path:
+    """A one-question master whose answer is marked well, not at all, or only on its last line."""
     body = "    return 2 * x + 41  # the secret answer"
-    if marked:
+    if marked == "marked":
         body = "    # BEGIN SOLUTION\n" + body + "\n    # END SOLUTION"
+    elif marked == "split":  # what a formatter makes of a long `... # SOLUTION` line
+        body = "    return (\n        2 * x + 41\n    )  # SOLUTION"
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_raw_cell("# ASSIGNMENT CONFIG\nname: tiny\nexport_cell: false"),
@@ -156,7 +158,7 @@ def _tiny_master(path: Path, marked: bool) -> Path:
     return path / "tiny.ipynb"
 
 
-@pytest.mark.parametrize("marked", [False, True], ids=["unmarked-solution-cell", "marked"])
+@pytest.mark.parametrize("marked", ["unmarked", "split", "marked"])
 def test_leak_check_catches_otters_unmarked_solution_cell_pitfall(tmp_path, marked):
     from otter.assign import main as otter_assign
 
@@ -165,8 +167,12 @@ def test_leak_check_catches_otters_unmarked_solution_cell_pitfall(tmp_path, mark
     otter_assign(str(master), str(out), no_run_tests=True)
     student_text = (out / "student" / "tiny.ipynb").read_text()
     leaks = hwbuild.find_leaks(master, out / "student")
-    if marked:
+    if marked == "marked":
         assert "2 * x + 41" not in student_text and leaks == []
+    elif marked == "split":
+        # only the closing bracket is replaced: the answer line itself reaches students
+        assert "2 * x + 41" in student_text
+        assert any("only part of a multi-line statement" in leak for leak in leaks), leaks
     else:
         # otter copies an unmarked cell of a solution block verbatim: the checker must say so
         assert "2 * x + 41" in student_text
@@ -257,19 +263,28 @@ def _partial(student: nbformat.NotebookNode, solution: nbformat.NotebookNode):
 @pytest.fixture(scope="module")
 def grades(built, tmp_path_factory):
     """Grade a correct, a partially correct and an empty submission of every homework."""
-    rows = {}
+    from concurrent.futures import ThreadPoolExecutor
+
+    folders, jobs = {}, []
     for name in HOMEWORKS:
-        folder = tmp_path_factory.mktemp(f"submissions-{name}")
+        folder = folders[name] = tmp_path_factory.mktemp(f"submissions-{name}")
         student = nbformat.read(_student_nb(built, name), as_version=4)
         solution = nbformat.read(_solution_nb(built, name), as_version=4)
         nbformat.write(solution, folder / "correct.ipynb")
         nbformat.write(_partial(student, solution), folder / "partial.ipynb")
         nbformat.write(student, folder / "empty.ipynb")
-        graded = hwgrade.grade_folder(
-            Path(built[name]["zip"]), folder, jobs=2, reports=folder / "reports"
+        for kind in ("correct", "partial", "empty"):
+            jobs.append((name, Path(built[name]["zip"]), folder / f"{kind}.ipynb"))
+    # all nine gradings share two workers (each is one `otter run` process)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        graded = list(
+            pool.map(lambda j: (j[0], hwgrade.grade_one(j[1], j[2], j[2].parent / "reports")), jobs)
         )
-        hwgrade.write_csv(graded, folder / "scores.csv")
-        rows[name] = ({r["submission"]: r for r in graded}, folder)
+    rows = {}
+    for name in HOMEWORKS:
+        mine = [row for n, row in graded if n == name]
+        hwgrade.write_csv(mine, folders[name] / "scores.csv")
+        rows[name] = ({r["submission"]: r for r in mine}, folders[name])
     return rows
 
 
