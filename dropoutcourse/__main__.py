@@ -78,10 +78,16 @@ def _table(frame, by: Sequence[str], metrics: Sequence[str], digits: int = 3) ->
     header = [*by, *metrics, "n"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for i in range(len(parts[0])):
-        keys = [str(parts[0].iloc[i][k]) for k in by]
+        keys = [_cell(parts[0].iloc[i][k]) for k in by]
         cells = [_pm(p.iloc[i]["mean"], p.iloc[i]["std"], digits) for p in parts]
         lines.append("| " + " | ".join([*keys, *cells, str(int(parts[0].iloc[i]["n"]))]) + " |")
     return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1:
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _significance(res: dict) -> str:
@@ -102,13 +108,18 @@ def _read_compare(history) -> tuple[str, str]:
     base, other = labels[0], labels[1]
     a = final[final.label == other].sort_values("seed")
     b = final[final.label == base].sort_values("seed")
-    acc = paired_comparison(a["test_acc"].to_numpy(), b["test_acc"].to_numpy())
     gap_a, gap_b = a["acc_gap"].mean(), b["acc_gap"].mean()
-    verdict = "significantly " if acc["p_value"] < 0.05 else "not significantly "
-    direction = "higher" if acc["mean_diff"] > 0 else "lower"
+    diff = a["test_acc"].mean() - b["test_acc"].mean()
+    if len(a) >= 2 and len(a) == len(b):
+        acc = paired_comparison(a["test_acc"].to_numpy(), b["test_acc"].to_numpy())
+        verdict = "significantly " if acc["p_value"] < 0.05 else "not significantly "
+        direction = "higher" if acc["mean_diff"] > 0 else "lower"
+        test = f"{verdict}{direction}: {_significance(acc)}"
+    else:
+        test = "one seed: no significance test"
     reading = (
-        f"'{other}' ends with test accuracy {100 * acc['mean_diff']:+.2f} points vs '{base}' "
-        f"({verdict}{direction}: {_significance(acc)}); its train−test accuracy gap is "
+        f"'{other}' ends with test accuracy {100 * diff:+.2f} points vs '{base}' "
+        f"({test}); its train−test accuracy gap is "
         f"{100 * gap_a:.1f} vs {100 * gap_b:.1f} points."
     )
     return table, reading
@@ -131,8 +142,16 @@ def _read_rate_sweep(final) -> tuple[str, str]:
         if not zero.empty:
             text += f", rate 0: {zero['mean'].iloc[0]:.3f}"
         text += f", rate {top.hidden_rate:g}: {top['mean']:.3f}; rates within one std of the best: {within.min():g}–{within.max():g}."
+        failed = s[s["mean"] < 2.0 / _n_classes(group)]["hidden_rate"].tolist()
+        if failed:
+            text += f" Rate(s) {', '.join(f'{r:g}' for r in failed)} did not train (chance-level accuracy)."
         readings.append(text)
     return "\n\n".join(out_tables), " ".join(readings)
+
+
+def _n_classes(frame) -> int:
+    """Chance level for the readings: the digits and MNIST-1D experiments have 10 classes."""
+    return 10
 
 
 def _read_data_size(final) -> tuple[str, str]:
@@ -153,10 +172,20 @@ def _read_data_size(final) -> tuple[str, str]:
         and peak["mean"] > last["mean"]
         else "does not rise and fall (unlike the paper)"
     )
+    significant = []
+    for (n, _), grp in gain.groupby(["train_size", "hidden_rate"], sort=True):
+        if len(grp) >= 2 and grp["gain"].std() > 0:
+            from scipy import stats
+
+            if stats.ttest_1samp(grp["gain"], 0.0).pvalue < 0.05:
+                significant.append(f"{int(n)} ({100 * grp['gain'].mean():+.2f})")
     reading = (
-        f"Gain in test accuracy from dropout (paired by seed): {100 * first['mean']:+.2f} points at "
-        f"{int(first.train_size)} examples, largest {100 * peak['mean']:+.2f} at {int(peak.train_size)}, "
-        f"{100 * last['mean']:+.2f} at {int(last.train_size)}; the gain {shape}."
+        f"Gain in test accuracy from dropout (paired by seed): {100 * first['mean']:+.2f} ± "
+        f"{100 * first['std']:.2f} points at {int(first.train_size)} examples, largest "
+        f"{100 * peak['mean']:+.2f} ± {100 * peak['std']:.2f} at {int(peak.train_size)}, "
+        f"{100 * last['mean']:+.2f} ± {100 * last['std']:.2f} at {int(last.train_size)}; the mean gain "
+        f"{shape}. Gain different from 0 (one-sample t, p < 0.05) at: "
+        f"{', '.join(significant) if significant else 'no size'}."
     )
     return table + "\n\nGain (dropout − no dropout, same seed):\n\n" + g_table, reading
 
@@ -279,12 +308,18 @@ def reproduce(
         for ax, (mode, group) in zip(axes, final.groupby("mode", sort=False), strict=False):
             units = sorted(group["units"].unique())
             if mode == "n_fixed":
-                detail = f"n = {units[0]} units per layer"
+                detail = f"n = {units[0]} units"
             else:
                 pn = int(group.loc[group.hidden_rate.idxmin(), "units"])
                 detail = f"p·n ≈ {pn}: {units[0]}…{units[-1]} units"
+            means = group.groupby("hidden_rate")["test_acc"].mean()
+            failed = means[means < 2.0 / _n_classes(group)].index.tolist()
+            shown = group[~group.hidden_rate.isin(failed)]
             name = "n fixed" if mode == "n_fixed" else "p·n fixed"
-            plots.sweep(group, x="hidden_rate", y="test_acc", ax=ax, title=f"{name} ({detail})")
+            note = f"; rate {', '.join(f'{r:g}' for r in failed)}: did not train" if failed else ""
+            plots.sweep(
+                shown, x="hidden_rate", y="test_acc", ax=ax, title=f"{name} ({detail}{note})"
+            )
         plots.save_figure(fig, out / "rate_sweep.png")
         table, reading = _read_rate_sweep(final)
         section(

@@ -107,6 +107,8 @@ _LABELS: dict[str, str] = {
     "mc_error": "MC-averaged test error",
     "ws_error": "weight-scaling test error",
     "gain": "gain from dropout",
+    "acc": "accuracy",
+    "loss": "loss (cross-entropy)",
 }
 
 
@@ -255,8 +257,12 @@ def learning_curves(
             ax.set_ylabel(pretty(kinds.pop()) if len(kinds) == 1 else "value")
         spread = {"std": "mean ± std", "minmax": "mean, min–max", None: "mean"}[band]
         if title is None:
-            what = pretty(metric_list[0]) if len(metric_list) == 1 else "training and test"
-            title = f"{what[0].upper() + what[1:]} ({spread} over {_n_seeds(history, by)} runs)"
+            if len(metric_list) == 1:
+                what = pretty(metric_list[0])
+                what = what[0].upper() + what[1:]
+            else:
+                what = "Training (dashed) and test (solid)"
+            title = f"{what} ({spread} over {_n_seeds(history, by)} runs)"
         ax.set_title(title)
         ax.legend(title=pretty(by) if by is not None else None)
     return ax
