@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -205,6 +206,15 @@ class TrainResult:
     weights: list[tuple[np.ndarray, np.ndarray]]
     n_classes: int
     _net: _ReplicaMLP = field(repr=False)
+
+    def __repr__(self) -> str:
+        # the default dataclass repr would print every weight array
+        epochs = int(self.history["epoch"].max())
+        acc = self.final()["test_acc"].mean()
+        return (
+            f"TrainResult({len(self.configs)} replicas, {epochs} epochs, "
+            f"mean final test_acc={acc:.3f}; see .history, .final(), .predict_proba())"
+        )
 
     def final(self) -> pd.DataFrame:
         """The last-epoch row of every replica."""
@@ -428,11 +438,16 @@ def train_replicas(
     # with equal training-set sizes every replica takes every step: no need to mask updates
     all_active = len(set(sizes)) == 1
 
-    @tf.function
+    # autograph=False: the loop below is written with tf.while_loop by hand, so the graph
+    # does not depend on AutoGraph re-reading this file's source (and traces faster)
+    @tf.function(autograph=False)
     def run_epoch(idx, wts, epoch):
-        # AutoGraph turns this loop into a tf.while_loop: no Python between the steps
-        for s in tf.range(tf.shape(idx)[1]):
+        def body(s):
             train_step(idx[:, s], wts[:, s], epoch * _STEP_STRIDE + tf.cast(s, tf.int64))
+            return (s + 1,)
+
+        # all mini-batch steps of the epoch inside the graph: no Python between the steps
+        tf.while_loop(lambda s: s < tf.shape(idx)[1], body, (tf.constant(0),))
         return evaluate()
 
     steps = max(math.ceil(n / batch_size) for n in sizes)
@@ -449,6 +464,14 @@ def train_replicas(
         bar.close()
 
     history = _history(configs, sizes, metrics)
+    diverged = sorted(history.loc[~np.isfinite(history["train_loss"]), "replica"].unique())
+    if diverged:
+        warnings.warn(
+            f"replicas {diverged} diverged (non-finite loss): lower learning_rate or set "
+            f"max_norm (the paper pairs dropout + high learning rates with max-norm)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     weights = [
         (w.numpy(), b.numpy()[:, 0, :]) for w, b in zip(net.kernels, net.biases, strict=True)
     ]

@@ -162,6 +162,7 @@ def test_history_schema(small):
     assert h.loc[h.replica == 0, "train_size"].unique().tolist() == [300]
     assert h["label"].unique().tolist() == ["plain", "dropout", "gauss", "max-norm"]
     assert h[["train_acc", "test_acc"]].apply(lambda c: c.between(0, 1).all()).all()
+    assert repr(small).startswith("TrainResult(4 replicas, 4 epochs")  # no arrays dumped
     final = small.final()
     assert len(final) == 4 and (final["epoch"] == 4).all()
     assert final["test_acc"].min() > 0.5  # 4 epochs are enough to learn something
@@ -304,3 +305,10 @@ def test_bad_predict_arguments(small, digits):
         small.predict_proba(digits.x_test, mc_samples=-1)
     with pytest.raises(ValueError, match="features"):
         small.predict_proba(digits.x_test[:, :10])
+
+
+def test_divergence_is_reported(digits):
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        train_replicas(
+            digits, [ReplicaConfig()], hidden=(8,), epochs=2, learning_rate=1e4, verbose=False
+        )
