@@ -1,0 +1,43 @@
+"""sequence_demos: the masks Keras' recurrent dropout uses, made visible."""
+
+import numpy as np
+import pytest
+
+from dropoutcourse import sequence_demos as sd
+
+
+def _values_ok(masks, rate):
+    vals = np.unique(masks[~np.isnan(masks)])
+    assert set(np.round(vals, 5)) <= {0.0, round(1 / (1 - rate), 5)}
+
+
+def test_plain_dropout_changes_mask_every_step():
+    m = sd.dropout_over_time(0.5, 10, 16, shared=False, seed=0)
+    assert m.shape == (10, 16)
+    _values_ok(m, 0.5)
+    assert not sd.is_shared_over_time(m)
+
+
+def test_noise_shape_shares_mask_over_time():
+    m = sd.dropout_over_time(0.5, 10, 16, shared=True, seed=0)
+    _values_ok(m, 0.5)
+    assert sd.is_shared_over_time(m)
+    assert 0 < (m[0] == 0).sum() < 16
+
+
+@pytest.mark.parametrize("fn", [sd.rnn_input_masks, sd.rnn_recurrent_masks])
+def test_keras_rnn_dropout_is_variational(fn):
+    """Gal & Ghahramani: one mask per sequence, reused at every step (inputs and state)."""
+    m = fn(0.3, 8, 32, seed=1)
+    assert m.shape == (8, 32)
+    _values_ok(m, 0.3)
+    assert sd.is_shared_over_time(m)
+    dropped = np.nanmean(m[-1] == 0)
+    assert 0.05 < dropped < 0.6
+
+
+def test_rate_zero_rejected():
+    with pytest.raises(ValueError, match="rate"):
+        sd.rnn_input_masks(0.0, 4, 4)
+    with pytest.raises(ValueError, match="rate"):
+        sd.dropout_over_time(1.5, 4, 4, shared=True)
