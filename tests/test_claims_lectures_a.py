@@ -172,3 +172,81 @@ def test_lecture4_dropout_shrinkage_grows_monotonically_with_rate():
     rates = np.linspace(0.1, 0.9, 9)
     norms = [np.linalg.norm(demos.dropout_ridge_solution(X, y, r)) for r in rates]
     assert np.all(np.diff(norms) < 0)
+
+
+# --------------------------------------------------------------------------- training claims
+# The same engine calls, data and settings as the notebooks (slow: tens of seconds each).
+
+
+@pytest.fixture(scope="module")
+def mnist1d():
+    return data.load_mnist1d(train_size=500, seed=0)
+
+
+@pytest.mark.slow
+def test_lecture1_big_net_memorises_and_dropout_lowers_test_loss(mnist1d):
+    """01 §3-4: no dropout memorises and its test loss rises; dropout 0.5 lowers loss and gap."""
+    from dropoutcourse import experiments
+
+    variants = {"no dropout": {}, "dropout 0.5": {"hidden_rate": 0.5}}
+    history = experiments.generalization_gap(
+        experiments.compare(mnist1d, variants, seeds=SEEDS, epochs=60, learning_rate=0.01)
+    )
+    curve = history[history.label == "no dropout"].groupby("epoch").test_loss.mean()
+    last = history[history.epoch == history.epoch.max()].set_index(["label", "seed"])
+    no, do = last.loc["no dropout"], last.loc["dropout 0.5"]
+    assert no.train_acc.min() == 1.0 and no.train_loss.mean() < 0.05
+    assert curve.iloc[-1] > 1.2 * curve.min()
+    assert do.test_loss.mean() < no.test_loss.mean() and do.test_acc.mean() > no.test_acc.mean()
+    assert do.loss_gap.mean() < 2 / 3 * no.loss_gap.mean()
+    assert (do.test_loss < no.test_loss).all()
+
+
+@pytest.mark.slow
+def test_lecture2_mc_averaging_approaches_weight_scaling(mnist1d):
+    """02 §7: one thinned net is clearly worse; k = 100 matches weight scaling within its spread."""
+    from dropoutcourse import experiments
+
+    mc = experiments.mc_vs_weight_scaling(
+        ks=(1, 2, 5, 10, 20, 50, 100), seeds=SEEDS, data=mnist1d, epochs=60, learning_rate=0.01
+    )
+    by_k = mc.groupby("k")["mc_error"].mean()
+    ws = mc.drop_duplicates("seed")["ws_error"]
+    assert by_k[1] > ws.mean() + 0.005
+    assert abs(by_k[100] - ws.mean()) <= max(ws.std(), 0.005)
+
+
+@pytest.mark.slow
+def test_lecture4_regularizers_on_mnist1d(mnist1d):
+    """04 §4-9: Bernoulli ≈ Gaussian < none; training loss grows with the rate; all beat none."""
+    from dropoutcourse import engine
+
+    settings = {
+        "none": {},
+        "rate 0.2": {"hidden_rate": 0.2},
+        "dropout 0.5": {"hidden_rate": 0.5},
+        "rate 0.8": {"hidden_rate": 0.8},
+        "gaussian 0.5": {"hidden_rate": 0.5, "gaussian": True},
+        "L2 1e-3": {"l2": 1e-3},
+        "L2 3e-3": {"l2": 3e-3},
+        "L2 1e-2": {"l2": 1e-2},
+        "max-norm 1": {"max_norm": 1.0},
+        "dropout 0.5 + max-norm 1": {"hidden_rate": 0.5, "max_norm": 1.0},
+    }
+    configs = [
+        engine.ReplicaConfig(**kw, seed=s, label=label)
+        for label, kw in settings.items()
+        for s in SEEDS
+    ]
+    final = engine.train_replicas(
+        mnist1d, configs, hidden=(128, 128), epochs=40, learning_rate=0.01, verbose=False
+    ).final()
+    loss = final.pivot(index="seed", columns="label", values="test_loss")
+    diff = loss["gaussian 0.5"] - loss["dropout 0.5"]
+    assert abs(diff.mean()) < 2 * diff.std() + 0.005
+    for name in loss.columns.drop("none"):
+        assert loss[name].mean() < loss["none"].mean(), name
+    assert loss["dropout 0.5"].mean() < 0.8 * loss["none"].mean()
+    assert abs(loss["dropout 0.5 + max-norm 1"].mean() - loss["dropout 0.5"].mean()) < 0.02
+    sweep = final[final.label.isin(["none", "rate 0.2", "dropout 0.5", "rate 0.8"])]
+    assert sweep.groupby("hidden_rate").train_loss.mean().is_monotonic_increasing
