@@ -180,6 +180,15 @@ def test_every_figure_is_listed_and_built():
             assert (BUILD / "figures" / f"{name}.png").exists()
 
 
+def test_every_listed_figure_is_shown():
+    # each listed figure costs build time (the experiment ones tens of seconds): none unused
+    figures = _load("slides_figures", SLIDES / "figures.py")
+    for deck in DECKS:
+        used = set(build.FIGURE_REF.findall(deck.read_text(encoding="utf-8")))
+        unused = set(figures.DECK_FIGURES[deck.name[:2]]) - used
+        assert not unused, f"{deck.name}: listed in DECK_FIGURES but not on a slide: {unused}"
+
+
 # --------------------------------------------------------------------------- in a browser
 @pytest.fixture(scope="module")
 def browser():
