@@ -244,15 +244,29 @@ class TrainResult:
         finish = (lambda z: z) if self.n_classes == 0 else tf.nn.softmax
         if mc_samples == 0:
             return finish(self._net.forward(x_t)).numpy()
-        keys = [_key(c.seed, _MC, seed) for c in self.configs]
-
-        @tf.function
-        def stochastic(counter):
-            masks = self._net.masks(keys, counter, len(x))
-            return finish(self._net.forward(x_t, masks))
-
-        total = sum(stochastic(tf.constant(k, tf.int64)) for k in range(mc_samples))
+        stochastic = self._stochastic_pass(seed)
+        total = sum(stochastic(x_t, tf.constant(k, tf.int64)) for k in range(mc_samples))
         return (total / mc_samples).numpy()
+
+    def _stochastic_pass(self, seed: int):
+        """One compiled dropout-on pass per MC seed, traced once and reused (no retracing)."""
+        cache = self.__dict__.setdefault("_mc_passes", {})
+        if seed not in cache:
+            tf = self.tf
+            keys = [_key(c.seed, _MC, seed) for c in self.configs]
+            finish = (lambda z: z) if self.n_classes == 0 else tf.nn.softmax
+            spec = (
+                tf.TensorSpec([None, self._net.sizes[0]], tf.float32),
+                tf.TensorSpec([], tf.int64),
+            )
+
+            @tf.function(input_signature=spec)
+            def stochastic(x_t, counter):
+                masks = self._net.masks(keys, counter, tf.shape(x_t)[0])
+                return finish(self._net.forward(x_t, masks))
+
+            cache[seed] = stochastic
+        return cache[seed]
 
     @property
     def tf(self):
@@ -300,7 +314,7 @@ def train_replicas(
     epochs: int = 100,
     batch_size: int = 32,
     optimizer: str = "sgd",
-    learning_rate: float = 0.05,
+    learning_rate: float = 0.01,
     momentum: float = 0.9,
     verbose: bool = True,
 ) -> TrainResult:

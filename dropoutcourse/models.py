@@ -92,7 +92,7 @@ def mlp(
     batch_norm: bool = False,
     activation: str | None = None,
     optimizer: str = "sgd",
-    learning_rate: float = 0.05,
+    learning_rate: float = 0.01,
     momentum: float = 0.9,
     seed: int = 0,
 ) -> keras.Model:

@@ -26,7 +26,9 @@ def small(digits) -> TrainResult:
         ReplicaConfig(hidden_rate=0.5, input_rate=0.2, gaussian=True, seed=1, label="gauss"),
         ReplicaConfig(max_norm=1.0, l2=1e-3, train_size=100, seed=2, label="max-norm"),
     ]
-    return train_replicas(digits, configs, hidden=(32, 32), epochs=4, verbose=False)
+    return train_replicas(
+        digits, configs, hidden=(32, 32), epochs=4, learning_rate=0.05, verbose=False
+    )
 
 
 # --------------------------------------------------------------------------- Keras agreement
@@ -233,7 +235,7 @@ def test_max_norm_is_respected(small):
 
 def test_l2_shrinks_weights(digits):
     configs = [ReplicaConfig(seed=0), ReplicaConfig(l2=1e-2, seed=0)]
-    result = train_replicas(digits, configs, hidden=(32,), epochs=3, verbose=False)
+    result = train_replicas(digits, configs, hidden=(32,), epochs=10, verbose=False)
     sq = [sum(float((w[r] ** 2).sum()) for w, _ in result.weights) for r in range(2)]
     assert sq[1] < 0.8 * sq[0]
 
