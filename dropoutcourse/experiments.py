@@ -637,7 +637,8 @@ def cross_validate(
                 f"build_model() must return a compiled Keras model, got {type(model).__name__}"
             )
         model.fit(x_tr, y_model[tr], epochs=epochs, batch_size=batch_size, verbose=0)
-        pred = np.asarray(model.predict(x_te, verbose=0))
+        # a direct call, not predict(): predict traces a new function per fold (stderr noise)
+        pred = np.asarray(model(x_te, training=False))
         if task == "classification":
             if pred.ndim == 1 or pred.shape[-1] == 1:
                 labels = (pred.reshape(-1) > 0.5).astype(np.int64)
