@@ -9,3 +9,26 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+# --------------------------------------------------------------------------- notebook timing
+# nbval reports one test per cell; the course budget is per notebook (≤ 60 s each, ≤ 5 min in
+# all), so add the cells up and print one line per notebook at the end of the run.
+_notebook_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        _notebook_seconds[path] = _notebook_seconds.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _notebook_seconds:
+        return
+    terminalreporter.section("notebook durations (budget: 60 s each, 300 s in all)")
+    for path, seconds in sorted(_notebook_seconds.items()):
+        flag = "" if seconds <= 60 else "   over budget"
+        terminalreporter.write_line(f"{seconds:7.1f} s  {path}{flag}")
+    total = sum(_notebook_seconds.values())
+    terminalreporter.write_line(f"{total:7.1f} s  all notebooks")
