@@ -1,7 +1,8 @@
 """How much faster is the replica engine than looping ``model.fit``? (Not a test: a measurement.)
 
 The sweep of the course: 10 dropout rates × 5 seeds of a 64-256-256-10 MLP on 300 digits,
-100 epochs, batch 32, SGD with momentum, test metrics every epoch.
+100 epochs, batch 32, SGD with momentum, test metrics every epoch (``--eval-every N``: every
+N epochs and at the end, on both sides).
 
 * engine: all 50 replicas in one ``train_replicas`` call (compilation included);
 * fit loop: one Keras model per configuration, ``model.fit(..., validation_data=test)`` so
@@ -27,7 +28,7 @@ import numpy as np
 LEARNING_RATE = 0.01
 
 
-def keras_fit(data, rate: float, seed: int, hidden, epochs: int) -> float:
+def keras_fit(data, rate: float, seed: int, hidden, epochs: int, eval_every: int = 1) -> float:
     """Train one Keras MLP with ``fit``; return its final test accuracy."""
     import keras
 
@@ -48,6 +49,7 @@ def keras_fit(data, rate: float, seed: int, hidden, epochs: int) -> float:
         epochs=epochs,
         batch_size=32,
         validation_data=(data.x_test, data.y_test),
+        validation_freq=eval_every,
         verbose=0,
     )
     return history.history["val_accuracy"][-1]
@@ -69,6 +71,13 @@ def main() -> None:
         action="store_true",
         help="turn TensorFlow's oneDNN kernels on (faster here, but TF then prints a notice "
         "on stderr that no log level hides, so the course keeps them off by default)",
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=1,
+        help="measure the test set every N epochs, on both sides (engine eval_every, "
+        "Keras validation_freq); a sweep needs only the final numbers",
     )
     args = parser.parse_args()
     if "tensorflow" in sys.modules:
@@ -94,7 +103,8 @@ def main() -> None:
     )
     print(
         f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, "
-        f"oneDNN {'on' if args.onednn else 'off (course default)'}"
+        f"oneDNN {'on' if args.onednn else 'off (course default)'}, "
+        f"test set measured every {args.eval_every} epoch(s) on both sides"
     )
 
     # warm TensorFlow up once (import, thread pools) so neither side pays for it
@@ -104,7 +114,13 @@ def main() -> None:
 
     result, eng_wall, eng_cpu = clock(
         lambda: train_replicas(
-            data, configs, hidden=hidden, epochs=epochs, learning_rate=LEARNING_RATE, verbose=True
+            data,
+            configs,
+            hidden=hidden,
+            epochs=epochs,
+            learning_rate=LEARNING_RATE,
+            eval_every=args.eval_every,
+            verbose=True,
         )
     )
     eng_acc = result.final()["test_acc"].mean()
@@ -113,7 +129,9 @@ def main() -> None:
     # spread the timed subset over the sweep (every k-th configuration)
     picked = configs[:: max(1, n // subset)][:subset]
     accs, fit_wall, fit_cpu = clock(
-        lambda: [keras_fit(data, c.hidden_rate, c.seed, hidden, epochs) for c in picked]
+        lambda: [
+            keras_fit(data, c.hidden_rate, c.seed, hidden, epochs, args.eval_every) for c in picked
+        ]
     )
     scale = n / len(picked)
     print(

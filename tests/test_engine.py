@@ -314,3 +314,16 @@ def test_divergence_is_reported(digits):
         train_replicas(
             digits, [ReplicaConfig()], hidden=(8,), epochs=2, learning_rate=1e4, verbose=False
         )
+
+
+def test_eval_every_keeps_training_identical_and_thins_the_history(digits):
+    """Evaluating less often must not change training: same final numbers, fewer rows."""
+    configs = [ReplicaConfig(hidden_rate=0.5, seed=3)]
+    kwargs = dict(hidden=(16,), epochs=7, verbose=False)
+    every = train_replicas(digits, configs, **kwargs).history
+    sparse = train_replicas(digits, configs, eval_every=3, **kwargs).history
+    assert sparse["epoch"].tolist() == [3, 6, 7]  # every third epoch, and always the last
+    merged = every.merge(sparse, on="epoch", suffixes=("", "_sparse"))
+    np.testing.assert_allclose(merged["test_loss"], merged["test_loss_sparse"], rtol=1e-5)
+    with pytest.raises(ValueError, match="eval_every"):
+        train_replicas(digits, configs, eval_every=0, **kwargs)
