@@ -461,15 +461,15 @@ def train_replicas(
     # autograph=False: the loop below is written with tf.while_loop by hand, so the graph
     # does not depend on AutoGraph re-reading this file's source (and traces faster)
     @tf.function(autograph=False)
-    def run_epoch(idx, wts, epoch):
+    def run_epoch(idx, wts, epoch, measure):
         def body(s):
             train_step(idx[:, s], wts[:, s], epoch * _STEP_STRIDE + tf.cast(s, tf.int64))
             return (s + 1,)
 
         # all mini-batch steps of the epoch inside the graph: no Python between the steps
         tf.while_loop(lambda s: s < tf.shape(idx)[1], body, (tf.constant(0),))
-
-    evaluate_graph = tf.function(evaluate, autograph=False)
+        # one graph for both kinds of epoch (a tensor flag, not a Python bool: no retracing)
+        return tf.cond(measure, evaluate, lambda: tf.zeros((4, R)))
 
     steps = max(math.ceil(n / batch_size) for n in sizes)
     shuffle_rngs = [_stream(c.seed, _SHUFFLE) for c in configs]
@@ -479,9 +479,12 @@ def train_replicas(
     row = 0
     for epoch in range(epochs):
         idx, wts = _epoch_batches(shuffle_rngs, sizes, batch_size, steps)
-        run_epoch(tf.constant(idx), tf.constant(wts), tf.constant(epoch, tf.int64))
-        if epoch + 1 in evaluated:
-            metrics[row] = evaluate_graph()
+        measure = epoch + 1 in evaluated
+        out = run_epoch(
+            tf.constant(idx), tf.constant(wts), tf.constant(epoch, tf.int64), tf.constant(measure)
+        )
+        if measure:
+            metrics[row] = out
             row += 1
         if bar is not None:
             bar.update(1)
