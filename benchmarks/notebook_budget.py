@@ -9,12 +9,13 @@ that no notebook writes files into the repository.
 
 from __future__ import annotations
 
-import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from dropoutcourse import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_EACH_S, BUDGET_TOTAL_S, BUDGET_RSS_GB = 60.0, 300.0, 2.0
@@ -31,7 +32,7 @@ def _tracked_state() -> str:
 
 def run_notebook(path: Path) -> tuple[float, float]:
     """Execute one notebook in a fresh kernel; return (wall seconds, peak RSS in GB)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+    env = subprocess_env()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     subprocess.run(

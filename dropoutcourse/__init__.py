@@ -12,8 +12,21 @@ TensorFlow stays silent on stderr.
 
 import os as _os
 
-# TensorFlow prints absl/oneDNN notices on import unless both are set before the first import.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+#: TensorFlow prints absl/oneDNN notices on import unless both are set before the first import.
+QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+for _key, _value in QUIET_TF_ENV.items():
+    _os.environ.setdefault(_key, _value)
+
+
+def subprocess_env() -> dict[str, str]:
+    """A copy of ``os.environ`` for child processes (kernels, graders): quiet TF, no display.
+
+    Values already set by the user win, as with the package's own import.
+    """
+    env = dict(_os.environ)
+    for key, value in {**QUIET_TF_ENV, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}.items():
+        env.setdefault(key, value)
+    return env
+
 
 __version__ = "0.1.0"

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import nbformat
 
+from dropoutcourse import subprocess_env
+
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "source"
 DIST = HERE / "dist"
@@ -197,14 +199,7 @@ def build_one(name: str, master: Path, out: Path, run_tests: bool = True) -> dic
     cmd = [sys.executable, "-m", "otter", "assign", "-v", str(master), str(result)]
     if not run_tests:
         cmd.append("--no-run-tests")
-    env = os.environ.copy()
-    for key, value in {
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "TF_ENABLE_ONEDNN_OPTS": "0",
-        "MPLBACKEND": "Agg",
-        "PYTHONHASHSEED": "0",
-    }.items():
-        env.setdefault(key, value)
+    env = subprocess_env()  # quiet TensorFlow in the grading kernels
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     log = proc.stdout + proc.stderr
     summary = {

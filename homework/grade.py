@@ -24,6 +24,8 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from dropoutcourse import subprocess_env
+
 
 def _notebook_of(path: Path, workdir: Path) -> Path:
     """The notebook to grade: the file itself, or the single .ipynb inside a submission zip."""
@@ -41,14 +43,7 @@ def _notebook_of(path: Path, workdir: Path) -> Path:
 def grade_one(autograder: Path, submission: Path, reports: Path | None = None) -> dict:
     """Run ``otter run`` on one submission; return ``{submission, total, possible, ...}``."""
     row: dict = {"submission": submission.name}
-    env = os.environ.copy()
-    for key, value in {
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "TF_ENABLE_ONEDNN_OPTS": "0",
-        "MPLBACKEND": "Agg",
-        "PYTHONHASHSEED": "0",
-    }.items():
-        env.setdefault(key, value)
+    env = subprocess_env()  # quiet TensorFlow in the grading kernels
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         try:
