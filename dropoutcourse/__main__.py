@@ -31,6 +31,7 @@ _QUICK = {
     "data_size_sweep": dict(updates=6, sizes=(50, 100), hidden=(16, 16)),
     "mc_vs_weight_scaling": dict(epochs=3, ks=(1, 4), repeats=1, hidden=(16, 16)),
     "regularizer_table": dict(epochs=3, hidden=(16, 16)),
+    "keras_tutorial_cv": dict(folds=3, epochs=2),
 }
 
 
@@ -233,6 +234,26 @@ def _read_regularizers(final) -> tuple[str, str]:
 # --------------------------------------------------------------------------- reproduce
 
 
+def _read_kfold(cv) -> tuple[str, str]:
+    """Mean ± std over folds per model, and paired, corrected tests against the baseline."""
+    from dropoutcourse import experiments as ex
+
+    folds = int(cv["fold"].max())
+    table = _table(cv, ["model"], ["accuracy"])
+    base = cv[cv.model == "baseline"].sort_values("fold")["accuracy"].to_numpy()
+    parts = []
+    for name in ("visible", "hidden"):
+        other = cv[cv.model == name].sort_values("fold")["accuracy"].to_numpy()
+        res = ex.paired_comparison(other, base, test_train_ratio=1 / (folds - 1))
+        verdict = "significant" if res["p_value"] < 0.05 else "not significant"
+        parts.append(
+            f"{name} − baseline = {100 * res['mean_diff']:+.2f} points "
+            f"(fold std of the difference {100 * res['std_diff']:.2f}; paired t with the "
+            f"Nadeau–Bengio correction, p = {res['p_value']:.2f}: {verdict})"
+        )
+    return table, f"{folds} folds, the same for every model. " + "; ".join(parts) + "."
+
+
 def reproduce(
     out: str | Path = "results",
     *,
@@ -279,7 +300,7 @@ def reproduce(
     todo = list(_QUICK) if only is None else list(only)
 
     if "compare" in todo:
-        log("[1/5] compare: no dropout vs dropout ...")
+        log("[1/6] compare: no dropout vs dropout ...")
         t0 = time.perf_counter()
         hist = ex.compare(seeds=seeds, full=full, **kwargs("compare"))
         secs = time.perf_counter() - t0
@@ -293,7 +314,7 @@ def reproduce(
         log(f"      done in {secs:.1f} s")
 
     if "rate_sweep" in todo:
-        log("[2/5] rate sweep (paper Fig. 9): n fixed and pn fixed ...")
+        log("[2/6] rate sweep (paper Fig. 9): n fixed and pn fixed ...")
         t0 = time.perf_counter()
         frames = [
             ex.rate_sweep(mode=m, seeds=seeds, full=full, **kwargs("rate_sweep"))
@@ -333,7 +354,7 @@ def reproduce(
         log(f"      done in {secs:.1f} s")
 
     if "data_size_sweep" in todo:
-        log("[3/5] data-size sweep (paper Fig. 10) ...")
+        log("[3/6] data-size sweep (paper Fig. 10) ...")
         t0 = time.perf_counter()
         final = ex.data_size_sweep(seeds=seeds, full=full, **kwargs("data_size_sweep"))
         secs = time.perf_counter() - t0
@@ -364,7 +385,7 @@ def reproduce(
         log(f"      done in {secs:.1f} s")
 
     if "mc_vs_weight_scaling" in todo:
-        log("[4/5] Monte-Carlo averaging vs weight scaling (paper Fig. 11) ...")
+        log("[4/6] Monte-Carlo averaging vs weight scaling (paper Fig. 11) ...")
         t0 = time.perf_counter()
         df = ex.mc_vs_weight_scaling(seeds=seeds, full=full, **kwargs("mc_vs_weight_scaling"))
         secs = time.perf_counter() - t0
@@ -382,7 +403,7 @@ def reproduce(
         log(f"      done in {secs:.1f} s")
 
     if "regularizer_table" in todo:
-        log("[5/5] regularizer table (paper Table 9) ...")
+        log("[5/6] regularizer table (paper Table 9) ...")
         t0 = time.perf_counter()
         final = ex.regularizer_table(seeds=seeds, full=full, **kwargs("regularizer_table"))
         secs = time.perf_counter() - t0
@@ -399,6 +420,27 @@ def reproduce(
             table,
             reading,
             ["regularizer_table.png"],
+        )
+        log(f"      done in {secs:.1f} s")
+
+    if "keras_tutorial_cv" in todo:
+        log("[6/6] k-fold comparison of the Keras dropout tutorial ...")
+        t0 = time.perf_counter()
+        cv = ex.keras_tutorial_cv(full=full, **kwargs("keras_tutorial_cv"))
+        secs = time.perf_counter() - t0
+        cv.to_csv(out / "keras_tutorial_cv.csv", index=False)
+        plots.save_figure(
+            plots.bar_with_spread(cv, by="model", y="accuracy", kind="point"),
+            out / "keras_tutorial_cv.png",
+        )
+        table, reading = _read_kfold(cv)
+        section(
+            "The Keras tutorial's k-fold comparison (folds, not seeds)",
+            "keras_tutorial_cv",
+            secs,
+            table,
+            reading,
+            ["keras_tutorial_cv.png"],
         )
         log(f"      done in {secs:.1f} s")
 

@@ -54,7 +54,7 @@ def test_figures_writes_pngs(tmp_path, capsys):
 def test_reproduce_quick_writes_results_and_figures(tmp_path, capsys):
     assert main(["reproduce", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "[1/5]" in out and "[5/5]" in out  # progress
+    assert "[1/6]" in out and "[6/6]" in out  # progress
     md = (tmp_path / "results.md").read_text()
     for name in (
         "compare",
@@ -62,11 +62,13 @@ def test_reproduce_quick_writes_results_and_figures(tmp_path, capsys):
         "data_size_sweep",
         "mc_vs_weight_scaling",
         "regularizer_table",
+        "keras_tutorial_cv",
     ):
         png = tmp_path / f"{name}.png"
         assert png.exists() and png.read_bytes()[:4] == b"\x89PNG", name
         assert (tmp_path / f"{name}.csv").exists(), name
         assert f"]({name}.png)" in md
-    assert md.count("**Reading:**") == 5
+    assert md.count("**Reading:**") == 6
+    assert "Nadeau–Bengio" in md  # the k-fold reading is paired and corrected
     assert "2 seeds" in md and "±" in md
     assert "| label | test_acc" in md

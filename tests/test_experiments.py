@@ -294,3 +294,27 @@ def test_regularizer_table_has_every_setting(digits):
     assert row.hidden_rate == 0.5 and row.max_norm == 3.0
     table = ex.summarize(res, "label")
     assert len(table) == len(ex.REGULARIZERS) and table.n.eq(2).all()
+
+
+def test_keras_tutorial_cv_scores_every_model_on_the_same_folds():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] + 0.3 * rng.normal(size=60) > 0).astype(int)
+    df = ex.keras_tutorial_cv(X, y, folds=3, epochs=2, batch_size=16)
+    assert list(df.columns) == ["model", "fold", "accuracy"]
+    assert sorted(df["model"].unique()) == ["baseline", "hidden", "visible"]
+    assert df.groupby("model")["fold"].apply(list).tolist() == [[1, 2, 3]] * 3
+    assert df["accuracy"].between(0, 1).all()
+    # the rows are the scores of cross_validate with the same folds: recompute one model
+    from dropoutcourse import models
+
+    kwargs = ex.KERAS_TUTORIAL_MODELS["baseline"]
+    again = ex.cross_validate(
+        lambda: models.mlp(4, 1, hidden=(60, 30), **kwargs),
+        X,
+        y,
+        folds=3,
+        epochs=2,
+        batch_size=16,
+    )
+    np.testing.assert_allclose(df[df.model == "baseline"]["accuracy"], again)
