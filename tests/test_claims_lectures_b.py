@@ -90,28 +90,8 @@ def test_l3_gain_shrinks_with_data():
 
 @pytest.mark.slow
 def test_l3_kfold_differences_within_fold_spread():
-    from sklearn.datasets import load_breast_cancer
-
-    from dropoutcourse import models
-
-    X, y = load_breast_cancer(return_X_y=True)
-    tutorial = {
-        "baseline": dict(learning_rate=0.01, momentum=0.8),
-        "visible": dict(input_rate=0.2, max_norm=3.0, learning_rate=0.1, momentum=0.9),
-        "hidden": dict(hidden_rate=0.2, max_norm=3.0, learning_rate=0.1, momentum=0.9),
-    }
-    cv = {
-        name: experiments.cross_validate(
-            lambda kw=kw: models.mlp(30, 1, hidden=(60, 30), **kw),
-            X,
-            y,
-            folds=5,
-            epochs=5,
-            batch_size=32,
-            seed=7,
-        )
-        for name, kw in tutorial.items()
-    }
+    scores = experiments.keras_tutorial_cv(folds=5, epochs=5, batch_size=32, seed=7)
+    cv = {name: g["accuracy"].to_numpy() for name, g in scores.groupby("model", sort=False)}
     for name in ("visible", "hidden"):
         res = experiments.paired_comparison(cv[name], cv["baseline"], test_train_ratio=1 / 4)
         assert abs(res["mean_diff"]) < cv["baseline"].std(ddof=1)
