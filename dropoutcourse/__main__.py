@@ -254,6 +254,155 @@ def _read_kfold(cv) -> tuple[str, str]:
     return table, f"{folds} folds, the same for every model. " + "; ".join(parts) + "."
 
 
+# --------------------------------------------------------------------------- the sections
+# Each section: title, run(seeds, full, overrides) -> tidy frame, draw(frame) -> Figure,
+# read(frame) -> (markdown table, one-line reading computed from the numbers).
+
+
+def _run_compare(seeds, full, kw):
+    from dropoutcourse import experiments as ex
+
+    return ex.compare(seeds=seeds, full=full, **kw)
+
+
+def _draw_compare(hist):
+    import matplotlib.pyplot as plt
+
+    from dropoutcourse import plots
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    plots.learning_curves(hist, metrics=("train_loss", "test_loss"), ax=axes[0])
+    plots.learning_curves(hist, metrics=("train_acc", "test_acc"), ax=axes[1])
+    return fig
+
+
+def _run_rate_sweep(seeds, full, kw):
+    import pandas as pd
+
+    from dropoutcourse import experiments as ex
+
+    frames = [ex.rate_sweep(mode=m, seeds=seeds, full=full, **kw) for m in ("n_fixed", "pn_fixed")]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _draw_rate_sweep(final):
+    import matplotlib.pyplot as plt
+
+    from dropoutcourse import plots
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained", sharey=True)
+    for ax, (mode, group) in zip(axes, final.groupby("mode", sort=False), strict=False):
+        units = sorted(group["units"].unique())
+        if mode == "n_fixed":
+            detail = f"n = {units[0]} units"
+        else:
+            pn = int(group.loc[group.hidden_rate.idxmin(), "units"])
+            detail = f"p·n ≈ {pn}: {units[0]}…{units[-1]} units"
+        means = group.groupby("hidden_rate")["test_acc"].mean()
+        failed = means[means < 2.0 / _n_classes(group)].index.tolist()
+        shown = group[~group.hidden_rate.isin(failed)]
+        name = "n fixed" if mode == "n_fixed" else "p·n fixed"
+        note = f"; rate {', '.join(f'{r:g}' for r in failed)}: did not train" if failed else ""
+        plots.sweep(shown, x="hidden_rate", y="test_acc", ax=ax, title=f"{name} ({detail}{note})")
+    return fig
+
+
+def _run_data_size(seeds, full, kw):
+    from dropoutcourse import experiments as ex
+
+    return ex.data_size_sweep(seeds=seeds, full=full, **kw)
+
+
+def _draw_data_size(final):
+    import matplotlib.pyplot as plt
+
+    from dropoutcourse import experiments as ex
+    from dropoutcourse import plots
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    plots.sweep(final, x="train_size", y="test_acc", by="hidden_rate", logx=True, ax=axes[0])
+    gain = ex.dropout_gain(final, by="train_size")
+    plots.sweep(
+        gain,
+        x="train_size",
+        y="gain",
+        by="hidden_rate",
+        logx=True,
+        ax=axes[1],
+        title="Gain in test accuracy from dropout (same seed)",
+    )
+    axes[1].axhline(0.0, color="black", linewidth=0.8)
+    return fig
+
+
+def _run_mc(seeds, full, kw):
+    from dropoutcourse import experiments as ex
+
+    return ex.mc_vs_weight_scaling(seeds=seeds, full=full, **kw)
+
+
+def _draw_mc(df):
+    from dropoutcourse import plots
+
+    return plots.mc_convergence(df).figure
+
+
+def _run_regularizers(seeds, full, kw):
+    from dropoutcourse import experiments as ex
+
+    return ex.regularizer_table(seeds=seeds, full=full, **kw)
+
+
+def _draw_points(by: str, y: str):
+    def draw(frame):
+        from dropoutcourse import plots
+
+        return plots.bar_with_spread(frame, by=by, y=y, kind="point").figure
+
+    return draw
+
+
+def _run_kfold(seeds, full, kw):
+    from dropoutcourse import experiments as ex
+
+    return ex.keras_tutorial_cv(full=full, **kw)  # folds, not seeds
+
+
+_SECTIONS = {
+    "compare": ("Dropout vs no dropout", _run_compare, _draw_compare, _read_compare),
+    "rate_sweep": (
+        "Effect of the dropout rate (paper Fig. 9): n fixed and p·n fixed",
+        _run_rate_sweep,
+        _draw_rate_sweep,
+        _read_rate_sweep,
+    ),
+    "data_size_sweep": (
+        "Effect of the training-set size (paper Fig. 10)",
+        _run_data_size,
+        _draw_data_size,
+        _read_data_size,
+    ),
+    "mc_vs_weight_scaling": (
+        "Monte-Carlo averaging vs weight scaling (paper Fig. 11)",
+        _run_mc,
+        _draw_mc,
+        _read_mc,
+    ),
+    "regularizer_table": (
+        "Dropout vs other regularizers (paper Table 9)",
+        _run_regularizers,
+        _draw_points("label", "test_acc"),
+        _read_regularizers,
+    ),
+    "keras_tutorial_cv": (
+        "The Keras tutorial's k-fold comparison (folds, not seeds)",
+        _run_kfold,
+        _draw_points("model", "accuracy"),
+        _read_kfold,
+    ),
+}
+
+
 def reproduce(
     out: str | Path = "results",
     *,
@@ -267,9 +416,6 @@ def reproduce(
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from dropoutcourse import experiments as ex
     from dropoutcourse import plots
 
     if n_seeds < 1:
@@ -298,150 +444,17 @@ def reproduce(
         log(f"    {reading}")
 
     todo = list(_QUICK) if only is None else list(only)
-
-    if "compare" in todo:
-        log("[1/6] compare: no dropout vs dropout ...")
+    for number, (name, (title, run, draw, read)) in enumerate(_SECTIONS.items(), start=1):
+        if name not in todo:
+            continue
+        log(f"[{number}/{len(_SECTIONS)}] {title} ...")
         t0 = time.perf_counter()
-        hist = ex.compare(seeds=seeds, full=full, **kwargs("compare"))
+        frame = run(seeds, full, kwargs(name))
         secs = time.perf_counter() - t0
-        hist.to_csv(out / "compare.csv", index=False)
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-        plots.learning_curves(hist, metrics=("train_loss", "test_loss"), ax=axes[0])
-        plots.learning_curves(hist, metrics=("train_acc", "test_acc"), ax=axes[1])
-        plots.save_figure(fig, out / "compare.png")
-        table, reading = _read_compare(hist)
-        section("Dropout vs no dropout", "compare", secs, table, reading, ["compare.png"])
-        log(f"      done in {secs:.1f} s")
-
-    if "rate_sweep" in todo:
-        log("[2/6] rate sweep (paper Fig. 9): n fixed and pn fixed ...")
-        t0 = time.perf_counter()
-        frames = [
-            ex.rate_sweep(mode=m, seeds=seeds, full=full, **kwargs("rate_sweep"))
-            for m in ("n_fixed", "pn_fixed")
-        ]
-        secs = time.perf_counter() - t0
-        import pandas as pd
-
-        final = pd.concat(frames, ignore_index=True)
-        final.to_csv(out / "rate_sweep.csv", index=False)
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained", sharey=True)
-        for ax, (mode, group) in zip(axes, final.groupby("mode", sort=False), strict=False):
-            units = sorted(group["units"].unique())
-            if mode == "n_fixed":
-                detail = f"n = {units[0]} units"
-            else:
-                pn = int(group.loc[group.hidden_rate.idxmin(), "units"])
-                detail = f"p·n ≈ {pn}: {units[0]}…{units[-1]} units"
-            means = group.groupby("hidden_rate")["test_acc"].mean()
-            failed = means[means < 2.0 / _n_classes(group)].index.tolist()
-            shown = group[~group.hidden_rate.isin(failed)]
-            name = "n fixed" if mode == "n_fixed" else "p·n fixed"
-            note = f"; rate {', '.join(f'{r:g}' for r in failed)}: did not train" if failed else ""
-            plots.sweep(
-                shown, x="hidden_rate", y="test_acc", ax=ax, title=f"{name} ({detail}{note})"
-            )
-        plots.save_figure(fig, out / "rate_sweep.png")
-        table, reading = _read_rate_sweep(final)
-        section(
-            "Effect of the dropout rate (paper Fig. 9)",
-            "rate_sweep",
-            secs,
-            table,
-            reading,
-            ["rate_sweep.png"],
-        )
-        log(f"      done in {secs:.1f} s")
-
-    if "data_size_sweep" in todo:
-        log("[3/6] data-size sweep (paper Fig. 10) ...")
-        t0 = time.perf_counter()
-        final = ex.data_size_sweep(seeds=seeds, full=full, **kwargs("data_size_sweep"))
-        secs = time.perf_counter() - t0
-        final.to_csv(out / "data_size_sweep.csv", index=False)
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-        plots.sweep(final, x="train_size", y="test_acc", by="hidden_rate", logx=True, ax=axes[0])
-        gain = ex.dropout_gain(final, by="train_size")
-        plots.sweep(
-            gain,
-            x="train_size",
-            y="gain",
-            by="hidden_rate",
-            logx=True,
-            ax=axes[1],
-            title="Gain in test accuracy from dropout (same seed)",
-        )
-        axes[1].axhline(0.0, color="black", linewidth=0.8)
-        plots.save_figure(fig, out / "data_size_sweep.png")
-        table, reading = _read_data_size(final)
-        section(
-            "Effect of the training-set size (paper Fig. 10)",
-            "data_size_sweep",
-            secs,
-            table,
-            reading,
-            ["data_size_sweep.png"],
-        )
-        log(f"      done in {secs:.1f} s")
-
-    if "mc_vs_weight_scaling" in todo:
-        log("[4/6] Monte-Carlo averaging vs weight scaling (paper Fig. 11) ...")
-        t0 = time.perf_counter()
-        df = ex.mc_vs_weight_scaling(seeds=seeds, full=full, **kwargs("mc_vs_weight_scaling"))
-        secs = time.perf_counter() - t0
-        df.to_csv(out / "mc_vs_weight_scaling.csv", index=False)
-        plots.save_figure(plots.mc_convergence(df), out / "mc_vs_weight_scaling.png")
-        table, reading = _read_mc(df)
-        section(
-            "Monte-Carlo averaging vs weight scaling (paper Fig. 11)",
-            "mc_vs_weight_scaling",
-            secs,
-            table,
-            reading,
-            ["mc_vs_weight_scaling.png"],
-        )
-        log(f"      done in {secs:.1f} s")
-
-    if "regularizer_table" in todo:
-        log("[5/6] regularizer table (paper Table 9) ...")
-        t0 = time.perf_counter()
-        final = ex.regularizer_table(seeds=seeds, full=full, **kwargs("regularizer_table"))
-        secs = time.perf_counter() - t0
-        final.to_csv(out / "regularizer_table.csv", index=False)
-        plots.save_figure(
-            plots.bar_with_spread(final, by="label", y="test_acc", kind="point"),
-            out / "regularizer_table.png",
-        )
-        table, reading = _read_regularizers(final)
-        section(
-            "Dropout vs other regularizers (paper Table 9)",
-            "regularizer_table",
-            secs,
-            table,
-            reading,
-            ["regularizer_table.png"],
-        )
-        log(f"      done in {secs:.1f} s")
-
-    if "keras_tutorial_cv" in todo:
-        log("[6/6] k-fold comparison of the Keras dropout tutorial ...")
-        t0 = time.perf_counter()
-        cv = ex.keras_tutorial_cv(full=full, **kwargs("keras_tutorial_cv"))
-        secs = time.perf_counter() - t0
-        cv.to_csv(out / "keras_tutorial_cv.csv", index=False)
-        plots.save_figure(
-            plots.bar_with_spread(cv, by="model", y="accuracy", kind="point"),
-            out / "keras_tutorial_cv.png",
-        )
-        table, reading = _read_kfold(cv)
-        section(
-            "The Keras tutorial's k-fold comparison (folds, not seeds)",
-            "keras_tutorial_cv",
-            secs,
-            table,
-            reading,
-            ["keras_tutorial_cv.png"],
-        )
+        frame.to_csv(out / f"{name}.csv", index=False)
+        plots.save_figure(draw(frame), out / f"{name}.png")
+        table, reading = read(frame)
+        section(title, name, secs, table, reading, [f"{name}.png"])
         log(f"      done in {secs:.1f} s")
 
     total = time.perf_counter() - started
