@@ -127,6 +127,7 @@ def _read_compare(history) -> tuple[str, str]:
 
 
 def _read_rate_sweep(final) -> tuple[str, str]:
+    from dropoutcourse import experiments as ex
     from dropoutcourse.experiments import summarize
 
     out_tables, readings = [], []
@@ -143,16 +144,11 @@ def _read_rate_sweep(final) -> tuple[str, str]:
         if not zero.empty:
             text += f", rate 0: {zero['mean'].iloc[0]:.3f}"
         text += f", rate {top.hidden_rate:g}: {top['mean']:.3f}; rates within one std of the best: {within.min():g}–{within.max():g}."
-        failed = s[s["mean"] < 2.0 / _n_classes(group)]["hidden_rate"].tolist()
+        failed = ex.untrained_rates(group)
         if failed:
             text += f" Rate(s) {', '.join(f'{r:g}' for r in failed)} did not train (chance-level accuracy)."
         readings.append(text)
     return "\n\n".join(out_tables), " ".join(readings)
-
-
-def _n_classes(frame) -> int:
-    """Chance level for the readings: the digits and MNIST-1D experiments have 10 classes."""
-    return 10
 
 
 def _read_data_size(final) -> tuple[str, str]:
@@ -288,6 +284,7 @@ def _run_rate_sweep(seeds, full, kw):
 def _draw_rate_sweep(final):
     import matplotlib.pyplot as plt
 
+    from dropoutcourse import experiments as ex
     from dropoutcourse import plots
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained", sharey=True)
@@ -298,8 +295,7 @@ def _draw_rate_sweep(final):
         else:
             pn = int(group.loc[group.hidden_rate.idxmin(), "units"])
             detail = f"p·n ≈ {pn}: {units[0]}…{units[-1]} units"
-        means = group.groupby("hidden_rate")["test_acc"].mean()
-        failed = means[means < 2.0 / _n_classes(group)].index.tolist()
+        failed = ex.untrained_rates(group)
         shown = group[~group.hidden_rate.isin(failed)]
         name = "n fixed" if mode == "n_fixed" else "p·n fixed"
         note = f"; rate {', '.join(f'{r:g}' for r in failed)}: did not train" if failed else ""

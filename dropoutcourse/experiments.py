@@ -225,6 +225,18 @@ def generalization_gap(history: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def untrained_rates(final: pd.DataFrame, n_classes: int = 10) -> list[float]:
+    """Hidden rates whose mean test accuracy stays below twice chance level (1 / n_classes).
+
+    Such runs did not learn at all (e.g. rate 0.9 with inverted dropout's ×10 rescaling); the
+    sweep plots leave them out and say so, rather than squashing the rest of the axis.
+    """
+    if "hidden_rate" not in final or "test_acc" not in final:
+        raise ValueError("final must have the columns 'hidden_rate' and 'test_acc'")
+    means = final.groupby("hidden_rate")["test_acc"].mean()
+    return [float(r) for r in means[means < 2.0 / n_classes].index]
+
+
 def dropout_gain(
     results: pd.DataFrame, by: str = "train_size", metric: str = "test_acc"
 ) -> pd.DataFrame:

@@ -318,3 +318,17 @@ def test_keras_tutorial_cv_scores_every_model_on_the_same_folds():
         batch_size=16,
     )
     np.testing.assert_allclose(df[df.model == "baseline"]["accuracy"], again)
+
+
+def test_untrained_rates_are_those_below_twice_chance():
+    final = pd.DataFrame(
+        {
+            "hidden_rate": [0.0, 0.0, 0.5, 0.5, 0.9, 0.9],
+            "test_acc": [0.9, 0.92, 0.19, 0.25, 0.1, 0.12],
+        }
+    )
+    # means: 0.91, 0.22, 0.11 → only 0.9 is below 2/10; 0.5 is above it
+    assert ex.untrained_rates(final) == [0.9]
+    assert ex.untrained_rates(final, n_classes=4) == [0.5, 0.9]  # chance 0.25 → cut at 0.5
+    with pytest.raises(ValueError, match="hidden_rate"):
+        ex.untrained_rates(final.drop(columns="hidden_rate"))
