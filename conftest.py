@@ -6,8 +6,8 @@ variables here keeps the notebooks' stderr clean too.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+import dropoutcourse  # noqa: F401  (importing it sets TF_CPP_MIN_LOG_LEVEL/TF_ENABLE_ONEDNN_OPTS)
+
 os.environ.setdefault("PYTHONHASHSEED", "0")
 
 

@@ -20,8 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# TensorFlow is already silenced by the package's __init__; the CLI also draws headless
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: Settings of the hidden ``--quick`` mode (used by the CLI test): seconds, not minutes.
