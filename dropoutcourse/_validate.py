@@ -108,3 +108,113 @@ def check_broadcastable(small: np.ndarray, big: np.ndarray, name_small: str, nam
             f"{name_small} with shape {small.shape} must have the same shape as {name_big} "
             f"{big.shape} or broadcast to it"
         )
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def check_seed(seed: int, name: str = "seed") -> int:
+    """Return ``seed`` as an int after checking it is an integer in [0, 2**32)."""
+    if not _is_integer(seed):
+        raise TypeError(f"{name} must be an integer in [0, 2**32), got {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"{name} must be an integer in [0, 2**32), got {seed!r}")
+    return int(seed)
+
+
+def check_seeds(seeds, name: str = "seeds", *, at_least: int = 1) -> list[int]:
+    """Return ``seeds`` as a list of distinct seeds (see :func:`check_seed`), at least ``at_least``."""
+    if isinstance(seeds, str | bytes) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"{name} must be an iterable of integer seeds, got {seeds!r}")
+    out = [check_seed(s, f"{name} (each seed)") for s in seeds]
+    if len(out) < at_least:
+        raise ValueError(f"{name} must contain at least {at_least} seed(s), got {len(out)}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} must not repeat a seed (repeats are not new evidence), got {out}")
+    return out
+
+
+def check_nonneg_int(value: int, name: str) -> int:
+    """Return ``value`` after checking it is an integer >= 0 (not a bool)."""
+    if not _is_integer(value):
+        raise TypeError(f"{name} must be an integer >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def _check_real(value, name: str, what: str) -> float:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {what}, got {value!r} of type {type(value).__name__}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be {what} (finite), got {value!r}")
+    return out
+
+
+def check_nonneg_float(value: float, name: str) -> float:
+    """Return ``value`` as a float after checking it is a finite real number >= 0."""
+    out = _check_real(value, name, "a real number >= 0")
+    if out < 0:
+        raise ValueError(f"{name} must be a real number >= 0, got {value!r}")
+    return out
+
+
+def check_positive_float(value: float, name: str) -> float:
+    """Return ``value`` as a float after checking it is a finite real number > 0."""
+    out = _check_real(value, name, "a real number > 0")
+    if out <= 0:
+        raise ValueError(f"{name} must be a real number > 0, got {value!r}")
+    return out
+
+
+def check_unit_interval(value: float, name: str, *, closed_right: bool = False) -> float:
+    """Return ``value`` as a float in [0, 1) (or [0, 1] with ``closed_right``), e.g. momentum."""
+    what = "a real number in [0, 1]" if closed_right else "a real number in [0, 1)"
+    out = _check_real(value, name, what)
+    if not (0.0 <= out <= 1.0 if closed_right else 0.0 <= out < 1.0):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return out
+
+
+def check_choice(value: str, name: str, choices) -> str:
+    """Return ``value`` after checking it is one of ``choices``; the message lists them."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_finite_array(x: np.ndarray, name: str = "x") -> np.ndarray:
+    """Return ``np.asarray(x)`` after checking it is floating-point with no NaN or inf."""
+    arr = check_float_array(x, name)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.isfinite(arr).sum())
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); clean the data first")
+    return arr
+
+
+def check_same_length(a, b, name_a: str, name_b: str) -> None:
+    """Check that two arrays have the same number of rows (examples); the message names both."""
+    if len(a) != len(b):
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same number of examples, "
+            f"got {len(a)} and {len(b)}"
+        )
+
+
+def check_labels(y: np.ndarray, n_classes: int, name: str = "y") -> np.ndarray:
+    """Return ``y`` as int64 after checking it holds integer class labels in [0, n_classes)."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not np.issubdtype(arr.dtype, np.floating) or not np.all(arr == np.round(arr)):
+            raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+        raise ValueError(
+            f"{name} must hold labels in [0, {n_classes}) (n_classes={n_classes}), "
+            f"got values from {arr.min()} to {arr.max()}"
+        )
+    return arr.astype(np.int64)
