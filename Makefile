@@ -7,6 +7,8 @@ STAMP  := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
+# one run per claim: slides, claim tests and notebooks under test share it (dropoutcourse.claims)
+export DROPOUTCOURSE_CLAIMS_CACHE ?= $(CURDIR)/.claims-cache
 
 .PHONY: lab test lint slides homework reproduce benchmark clean
 
@@ -40,4 +42,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/notebook_budget.py
 
 clean:
-	rm -rf $(VENV) slides/build slides/node_modules homework/dist results
+	rm -rf $(VENV) .claims-cache slides/build slides/node_modules homework/dist results

@@ -7,8 +7,15 @@ variables here keeps the notebooks' stderr clean too.
 import os
 
 import dropoutcourse  # noqa: F401  (importing it sets TF_CPP_MIN_LOG_LEVEL/TF_ENABLE_ONEDNN_OPTS)
+import dropoutcourse.claims
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+# one run per claim and seed set for the whole test session: the slide build (make), the claim
+# tests and the notebooks' kernels (which inherit this environment) share the cached results
+os.environ.setdefault(
+    dropoutcourse.claims.CACHE_ENV,
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), ".claims-cache"),
+)
 
 
 # --------------------------------------------------------------------------- notebook timing

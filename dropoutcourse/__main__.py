@@ -1,4 +1,4 @@
-"""Command line: ``python -m dropoutcourse reproduce|figures``.
+"""Command line: ``python -m dropoutcourse reproduce|figures|claims`` (argument parsing only).
 
 ``reproduce`` runs the paper experiments of :mod:`dropoutcourse.experiments` (comparison,
 rate sweep with n and p·n fixed, data-size sweep, MC vs weight scaling, regularizer table),
@@ -9,6 +9,11 @@ uses larger, more paper-like settings (much slower).
 
 ``figures`` draws the pictures that need no training (network diagrams, dropout masks,
 under/over-fitting) for the slides.
+
+``claims`` runs every claim of the course (:mod:`dropoutcourse.claims`) on one or more seed
+sets, prints a table claim × seed set → holds / fails with the numbers, and exits with
+status 1 if any claim fails. The work is done in :mod:`dropoutcourse.report` and
+:mod:`dropoutcourse.claims.table`.
 """
 
 from __future__ import annotations
@@ -16,22 +21,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 # TensorFlow is already silenced by the package's __init__; the CLI also draws headless
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-#: Settings of the hidden ``--quick`` mode (used by the CLI test): seconds, not minutes.
-_QUICK = {
-    "compare": dict(epochs=3, hidden=(16, 16)),
-    "rate_sweep": dict(epochs=3, rates=(0.0, 0.5), depth=1, base_units=8),
-    "data_size_sweep": dict(updates=6, sizes=(50, 100), hidden=(16, 16)),
-    "mc_vs_weight_scaling": dict(epochs=3, ks=(1, 4), repeats=1, hidden=(16, 16)),
-    "regularizer_table": dict(epochs=3, hidden=(16, 16)),
-    "keras_tutorial_cv": dict(folds=3, epochs=2),
-}
+from dropoutcourse.report import QUICK  # noqa: E402  (the experiments --only accepts)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m dropoutcourse",
         description="Reproduce the dropout paper's experiments in miniature, or draw the course figures.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{reproduce,figures}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{reproduce,figures,claims}")
     rep = sub.add_parser(
         "reproduce",
         help="run the experiments; write figures, CSVs and results.md",
@@ -52,495 +47,29 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--only",
         nargs="+",
-        choices=list(_QUICK),
+        choices=list(QUICK),
         default=None,
         help="run only these experiments",
     )
     rep.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     fig = sub.add_parser("figures", help="draw the figures that need no training (for slides)")
     fig.add_argument("--out", default="figures", help="output folder (default: figures/)")
+    cl = sub.add_parser(
+        "claims",
+        help="check every claim of the course on one or more seed sets",
+        description="Run each claim (experiment + pre-declared decision rule) on the seed "
+        "sets given; print claim x seed set -> holds/fails with the numbers; exit 1 if any fails.",
+    )
+    cl.add_argument(
+        "--seed-offset",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="first seed of each seed set (default 0; e.g. --seed-offset 0 1000 2000)",
+    )
+    cl.add_argument("--only", nargs="+", default=None, help="run only these claims (names)")
+    cl.add_argument("--out", default=None, help="also write the table as Markdown + JSON here")
     return parser
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def _pm(mean: float, std: float, digits: int = 3) -> str:
-    std = 0.0 if std != std else std  # NaN (one seed) → 0
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def _table(frame, by: Sequence[str], metrics: Sequence[str], digits: int = 3) -> str:
-    """Markdown table of mean ± std of each metric per group, with n."""
-    from dropoutcourse.experiments import summarize
-
-    parts = [summarize(frame, list(by), m) for m in metrics]
-    header = [*by, *metrics, "n"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for i in range(len(parts[0])):
-        keys = [_cell(parts[0].iloc[i][k]) for k in by]
-        cells = [_pm(p.iloc[i]["mean"], p.iloc[i]["std"], digits) for p in parts]
-        lines.append("| " + " | ".join([*keys, *cells, str(int(parts[0].iloc[i]["n"]))]) + " |")
-    return "\n".join(lines)
-
-
-def _cell(value) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) >= 1:
-        return str(int(value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _significance(res: dict) -> str:
-    return f"paired t = {res['t']:.2f}, p = {res['p_value']:.3f}, n = {res['n']}"
-
-
-# --------------------------------------------------------------------------- readings
-
-
-def _read_compare(history) -> tuple[str, str]:
-    from dropoutcourse.experiments import generalization_gap, paired_comparison
-
-    final = generalization_gap(history[history["epoch"] == history["epoch"].max()])
-    labels = list(dict.fromkeys(final["label"]))
-    table = _table(final, ["label"], ["test_acc", "test_loss", "train_acc", "acc_gap"])
-    if len(labels) < 2:
-        return table, "Only one setting: nothing to compare."
-    base, other = labels[0], labels[1]
-    a = final[final.label == other].sort_values("seed")
-    b = final[final.label == base].sort_values("seed")
-    gap_a, gap_b = a["acc_gap"].mean(), b["acc_gap"].mean()
-    diff = a["test_acc"].mean() - b["test_acc"].mean()
-    if len(a) >= 2 and len(a) == len(b):
-        acc = paired_comparison(a["test_acc"].to_numpy(), b["test_acc"].to_numpy())
-        verdict = "significantly " if acc["p_value"] < 0.05 else "not significantly "
-        direction = "higher" if acc["mean_diff"] > 0 else "lower"
-        test = f"{verdict}{direction}: {_significance(acc)}"
-    else:
-        test = "one seed: no significance test"
-    reading = (
-        f"'{other}' ends with test accuracy {100 * diff:+.2f} points vs '{base}' "
-        f"({test}); its train−test accuracy gap is "
-        f"{100 * gap_a:.1f} vs {100 * gap_b:.1f} points."
-    )
-    return table, reading
-
-
-def _read_rate_sweep(final) -> tuple[str, str]:
-    from dropoutcourse import experiments as ex
-    from dropoutcourse.experiments import summarize
-
-    out_tables, readings = [], []
-    for mode, group in final.groupby("mode", sort=False):
-        out_tables.append(
-            f"**{mode}**\n\n" + _table(group, ["hidden_rate", "units"], ["test_acc", "test_loss"])
-        )
-        s = summarize(group, "hidden_rate", "test_acc").sort_values("hidden_rate")
-        best = s.loc[s["mean"].idxmax()]
-        zero = s[s.hidden_rate == 0.0]
-        top = s.iloc[-1]
-        within = s[s["mean"] >= best["mean"] - best["std"]]["hidden_rate"]
-        text = f"{mode}: best rate {best.hidden_rate:g} (test accuracy {_pm(best['mean'], best['std'])})"
-        if not zero.empty:
-            text += f", rate 0: {zero['mean'].iloc[0]:.3f}"
-        text += f", rate {top.hidden_rate:g}: {top['mean']:.3f}; rates within one std of the best: {within.min():g}–{within.max():g}."
-        failed = ex.untrained_rates(group)
-        if failed:
-            text += f" Rate(s) {', '.join(f'{r:g}' for r in failed)} did not train (chance-level accuracy)."
-        readings.append(text)
-    return "\n\n".join(out_tables), " ".join(readings)
-
-
-def _read_data_size(final) -> tuple[str, str]:
-    from dropoutcourse.experiments import dropout_gain, summarize
-
-    table = _table(final, ["train_size", "hidden_rate"], ["test_acc", "test_loss"])
-    gain = dropout_gain(final, by="train_size")
-    if gain.empty:
-        return table, "No dropout runs to compare with rate 0."
-    g = summarize(gain, ["train_size", "hidden_rate"], "gain")
-    g_table = _table(gain, ["train_size", "hidden_rate"], ["gain"])
-    peak = g.loc[g["mean"].idxmax()]
-    first, last = g.iloc[0], g.iloc[-1]
-    shape = (
-        "rises then falls (the paper's pattern)"
-        if peak.train_size not in (first.train_size, last.train_size)
-        and peak["mean"] > first["mean"]
-        and peak["mean"] > last["mean"]
-        else "does not rise and fall (unlike the paper)"
-    )
-    significant = []
-    for (n, _), grp in gain.groupby(["train_size", "hidden_rate"], sort=True):
-        if len(grp) >= 2 and grp["gain"].std() > 0:
-            from scipy import stats
-
-            if stats.ttest_1samp(grp["gain"], 0.0).pvalue < 0.05:
-                significant.append(f"{int(n)} ({100 * grp['gain'].mean():+.2f})")
-    reading = (
-        f"Gain in test accuracy from dropout (paired by seed): {100 * first['mean']:+.2f} ± "
-        f"{100 * first['std']:.2f} points at {int(first.train_size)} examples, largest "
-        f"{100 * peak['mean']:+.2f} ± {100 * peak['std']:.2f} at {int(peak.train_size)}, "
-        f"{100 * last['mean']:+.2f} ± {100 * last['std']:.2f} at {int(last.train_size)}; the mean gain "
-        f"{shape}. Gain different from 0 (one-sample t, p < 0.05) at: "
-        f"{', '.join(significant) if significant else 'no size'}."
-    )
-    return table + "\n\nGain (dropout − no dropout, same seed):\n\n" + g_table, reading
-
-
-def _read_mc(df) -> tuple[str, str]:
-    from dropoutcourse.experiments import summarize
-
-    s = summarize(df, "k", "mc_error").sort_values("k")
-    ws = df.drop_duplicates("seed")["ws_error"]
-    ws_mean, ws_std = float(ws.mean()), float(ws.std()) if len(ws) > 1 else 0.0
-    lines = ["| k | MC test error | n |", "|---|---|---|"]
-    for _, r in s.iterrows():
-        lines.append(f"| {int(r.k)} | {_pm(r['mean'], r['std'], 4)} | {int(r.n)} |")
-    lines.append(f"| weight scaling | {_pm(ws_mean, ws_std, 4)} | {len(ws)} |")
-    reached = s[s["mean"] <= ws_mean]
-    last = s.iloc[-1]
-    if reached.empty:
-        where = f"MC averaging never reached the weight-scaling error (up to k = {int(last.k)})"
-    else:
-        where = f"MC averaging first matches weight scaling at k = {int(reached.k.iloc[0])}"
-    diff = last["mean"] - ws_mean
-    within = "within" if abs(diff) <= max(ws_std, last["std"]) else "outside"
-    reading = (
-        f"{where}; at k = {int(last.k)} the difference is {100 * diff:+.2f} points, {within} one "
-        f"std ({100 * ws_std:.2f}) — weight scaling is {'a good' if within == 'within' else 'not a perfect'} "
-        f"approximation of the model average here."
-    )
-    return "\n".join(lines), reading
-
-
-def _read_regularizers(final) -> tuple[str, str]:
-    from dropoutcourse.experiments import summarize
-
-    table = _table(final, ["label"], ["test_acc", "test_loss", "train_acc"])
-    s = summarize(final, "label", "test_acc").sort_values("mean", ascending=False)
-    ranking = " > ".join(f"{r.label} ({r['mean']:.3f})" for _, r in s.iterrows())
-    best = s.iloc[0]
-    close = s[s["mean"] >= best["mean"] - best["std"]]["label"].tolist()
-    reading = (
-        f"Ranking by mean test accuracy: {ranking}. Within one std of the best: {', '.join(close)}."
-    )
-    return table, reading
-
-
-# --------------------------------------------------------------------------- reproduce
-
-
-def _read_kfold(cv) -> tuple[str, str]:
-    """Mean ± std over folds per model, and paired, corrected tests against the baseline."""
-    from dropoutcourse import experiments as ex
-
-    folds = int(cv["fold"].max())
-    table = _table(cv, ["model"], ["accuracy"])
-    base = cv[cv.model == "baseline"].sort_values("fold")["accuracy"].to_numpy()
-    parts = []
-    for name in ("visible", "hidden"):
-        other = cv[cv.model == name].sort_values("fold")["accuracy"].to_numpy()
-        res = ex.paired_comparison(other, base, test_train_ratio=1 / (folds - 1))
-        verdict = "significant" if res["p_value"] < 0.05 else "not significant"
-        parts.append(
-            f"{name} − baseline = {100 * res['mean_diff']:+.2f} points "
-            f"(fold std of the difference {100 * res['std_diff']:.2f}; paired t with the "
-            f"Nadeau–Bengio correction, p = {res['p_value']:.2f}: {verdict})"
-        )
-    return table, f"{folds} folds, the same for every model. " + "; ".join(parts) + "."
-
-
-# --------------------------------------------------------------------------- the sections
-# Each section: title, run(seeds, full, overrides) -> tidy frame, draw(frame) -> Figure,
-# read(frame) -> (markdown table, one-line reading computed from the numbers).
-
-
-def _run_compare(seeds, full, kw):
-    from dropoutcourse import experiments as ex
-
-    return ex.compare(seeds=seeds, full=full, **kw)
-
-
-def _draw_compare(hist):
-    import matplotlib.pyplot as plt
-
-    from dropoutcourse import plots
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-    plots.learning_curves(hist, metrics=("train_loss", "test_loss"), ax=axes[0])
-    plots.learning_curves(hist, metrics=("train_acc", "test_acc"), ax=axes[1])
-    return fig
-
-
-def _run_rate_sweep(seeds, full, kw):
-    import pandas as pd
-
-    from dropoutcourse import experiments as ex
-
-    frames = [ex.rate_sweep(mode=m, seeds=seeds, full=full, **kw) for m in ("n_fixed", "pn_fixed")]
-    return pd.concat(frames, ignore_index=True)
-
-
-def _draw_rate_sweep(final):
-    import matplotlib.pyplot as plt
-
-    from dropoutcourse import experiments as ex
-    from dropoutcourse import plots
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained", sharey=True)
-    for ax, (mode, group) in zip(axes, final.groupby("mode", sort=False), strict=False):
-        units = sorted(group["units"].unique())
-        if mode == "n_fixed":
-            detail = f"n = {units[0]} units"
-        else:
-            pn = int(group.loc[group.hidden_rate.idxmin(), "units"])
-            detail = f"p·n ≈ {pn}: {units[0]}…{units[-1]} units"
-        failed = ex.untrained_rates(group)
-        shown = group[~group.hidden_rate.isin(failed)]
-        name = "n fixed" if mode == "n_fixed" else "p·n fixed"
-        note = f"; rate {', '.join(f'{r:g}' for r in failed)}: did not train" if failed else ""
-        plots.sweep(shown, x="hidden_rate", y="test_acc", ax=ax, title=f"{name} ({detail}{note})")
-    return fig
-
-
-def _run_data_size(seeds, full, kw):
-    from dropoutcourse import experiments as ex
-
-    return ex.data_size_sweep(seeds=seeds, full=full, **kw)
-
-
-def _draw_data_size(final):
-    import matplotlib.pyplot as plt
-
-    from dropoutcourse import experiments as ex
-    from dropoutcourse import plots
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-    plots.sweep(final, x="train_size", y="test_acc", by="hidden_rate", logx=True, ax=axes[0])
-    gain = ex.dropout_gain(final, by="train_size")
-    plots.sweep(
-        gain,
-        x="train_size",
-        y="gain",
-        by="hidden_rate",
-        logx=True,
-        ax=axes[1],
-        title="Gain in test accuracy from dropout (same seed)",
-    )
-    axes[1].axhline(0.0, color="black", linewidth=0.8)
-    return fig
-
-
-def _run_mc(seeds, full, kw):
-    from dropoutcourse import experiments as ex
-
-    return ex.mc_vs_weight_scaling(seeds=seeds, full=full, **kw)
-
-
-def _draw_mc(df):
-    from dropoutcourse import plots
-
-    return plots.mc_convergence(df).figure
-
-
-def _run_regularizers(seeds, full, kw):
-    from dropoutcourse import experiments as ex
-
-    return ex.regularizer_table(seeds=seeds, full=full, **kw)
-
-
-def _draw_points(by: str, y: str):
-    def draw(frame):
-        from dropoutcourse import plots
-
-        return plots.bar_with_spread(frame, by=by, y=y, kind="point").figure
-
-    return draw
-
-
-def _run_kfold(seeds, full, kw):
-    from dropoutcourse import experiments as ex
-
-    return ex.keras_tutorial_cv(full=full, **kw)  # folds, not seeds
-
-
-_SECTIONS = {
-    "compare": ("Dropout vs no dropout", _run_compare, _draw_compare, _read_compare),
-    "rate_sweep": (
-        "Effect of the dropout rate (paper Fig. 9): n fixed and p·n fixed",
-        _run_rate_sweep,
-        _draw_rate_sweep,
-        _read_rate_sweep,
-    ),
-    "data_size_sweep": (
-        "Effect of the training-set size (paper Fig. 10)",
-        _run_data_size,
-        _draw_data_size,
-        _read_data_size,
-    ),
-    "mc_vs_weight_scaling": (
-        "Monte-Carlo averaging vs weight scaling (paper Fig. 11)",
-        _run_mc,
-        _draw_mc,
-        _read_mc,
-    ),
-    "regularizer_table": (
-        "Dropout vs other regularizers (paper Table 9)",
-        _run_regularizers,
-        _draw_points("label", "test_acc"),
-        _read_regularizers,
-    ),
-    "keras_tutorial_cv": (
-        "The Keras tutorial's k-fold comparison (folds, not seeds)",
-        _run_kfold,
-        _draw_points("model", "accuracy"),
-        _read_kfold,
-    ),
-}
-
-
-def reproduce(
-    out: str | Path = "results",
-    *,
-    full: bool = False,
-    n_seeds: int = 5,
-    quick: bool = False,
-    only: Sequence[str] | None = None,
-    log: Callable[[str], None] = print,
-) -> Path:
-    """Run the experiments, write PNGs, CSVs and ``results.md`` into ``out``; return its path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from dropoutcourse import plots
-
-    if n_seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {n_seeds}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    seeds = range(n_seeds)
-    settings = (
-        "quick (test) settings" if quick else ("full settings" if full else "default settings")
-    )
-    started = time.perf_counter()
-
-    def kwargs(name: str) -> dict:
-        return dict(_QUICK[name]) if quick else {}
-
-    sections: list[str] = []
-
-    def section(
-        title: str, name: str, seconds: float, table: str, reading: str, figures: list[str]
-    ):
-        pngs = "\n".join(f"![{title}]({f})" for f in figures)
-        sections.append(
-            f"## {title}\n\n*{len(seeds)} seeds, {settings}, {seconds:.0f} s.*\n\n"
-            f"**Reading:** {reading}\n\n{table}\n\n{pngs}\n\nData: `{name}.csv`\n"
-        )
-        log(f"    {reading}")
-
-    todo = list(_QUICK) if only is None else list(only)
-    for number, (name, (title, run, draw, read)) in enumerate(_SECTIONS.items(), start=1):
-        if name not in todo:
-            continue
-        log(f"[{number}/{len(_SECTIONS)}] {title} ...")
-        t0 = time.perf_counter()
-        frame = run(seeds, full, kwargs(name))
-        secs = time.perf_counter() - t0
-        frame.to_csv(out / f"{name}.csv", index=False)
-        plots.save_figure(draw(frame), out / f"{name}.png")
-        table, reading = read(frame)
-        section(title, name, secs, table, reading, [f"{name}.png"])
-        log(f"      done in {secs:.1f} s")
-
-    total = time.perf_counter() - started
-    header = (
-        "# Dropout experiments, reproduced in miniature\n\n"
-        f"Generated by `python -m dropoutcourse reproduce{' --full' if full else ''}` "
-        f"({settings}, {n_seeds} seeds per setting, {total:.0f} s in total). "
-        "Numbers are mean ± std over seeds (std with ddof = 1). The readings below are computed "
-        "from these numbers; they are not written by hand. rate = drop probability "
-        "(the paper's p = 1 − rate).\n"
-    )
-    path = out / "results.md"
-    path.write_text(header + "\n" + "\n".join(sections))
-    log(f"Wrote {path} ({total:.0f} s).")
-    return path
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def figures(out: str | Path = "figures", log: Callable[[str], None] = print) -> list[Path]:
-    """Draw the figures that need no training: network diagrams, masks, under/over-fitting."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import numpy as np
-
-    from dropoutcourse import plots
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    written = []
-    sizes = [4, 6, 6, 3]
-    written.append(
-        plots.save_figure(
-            plots.network_diagram(sizes, title="(a) Standard neural net"),
-            out / "network_standard.png",
-        )
-    )
-    masks = [
-        (rng.random(n) >= rate).astype(int)
-        for n, rate in zip(sizes[:-1], (0.2, 0.5, 0.5), strict=True)
-    ] + [None]
-    written.append(
-        plots.save_figure(
-            plots.network_diagram(sizes, masks=masks, title="(b) After applying dropout"),
-            out / "network_thinned.png",
-        )
-    )
-    # three thinned nets sampled from the same network: the "ensemble" picture
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4), layout="constrained")
-    for i, ax in enumerate(axes):
-        m = [(rng.random(n) >= 0.5).astype(int) for n in sizes[1:-1]]
-        plots.network_diagram(sizes, masks=[None, *m, None], ax=ax, title=f"thinned net {i + 1}")
-    written.append(plots.save_figure(fig, out / "network_ensemble.png"))
-    # dropout masks on a digit image, for rates 0, 0.2, 0.5, 0.8
-    from sklearn.datasets import load_digits
-
-    digit = load_digits().images[0] / 16.0
-    imgs, titles = [], []
-    for rate in (0.0, 0.2, 0.5, 0.8):
-        keep = rng.random(digit.shape) >= rate
-        imgs.append(digit * keep / (1.0 - rate))
-        titles.append(f"rate {rate:g}")
-    written.append(
-        plots.save_figure(
-            plots.image_grid(
-                imgs, titles=titles, ncols=4, suptitle="Inverted dropout on the input"
-            ),
-            out / "dropout_masks.png",
-        )
-    )
-    # under-, right- and over-fitting with polynomials
-    from dropoutcourse.demos import polynomial_predict
-
-    x = np.sort(rng.uniform(-1, 1, 15))
-    truth = np.sin(np.pi * x)
-    y = truth + rng.normal(0, 0.25, x.size)
-    grid = np.linspace(-1, 1, 200)
-    preds = {f"degree {d}": polynomial_predict(x, y, d, grid) for d in (1, 3, 14)}
-    written.append(
-        plots.save_figure(
-            plots.fit_demo(x, y, grid, preds, truth=np.sin(np.pi * grid)), out / "fit_demo.png"
-        )
-    )
-    for p in written:
-        log(f"wrote {p}")
-    return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -550,9 +79,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.seeds < 1:
             _parser().error("--seeds must be >= 1")
         n_seeds = min(args.seeds, 2) if args.quick else args.seeds
+        from dropoutcourse.report import reproduce
+
         reproduce(args.out, full=args.full, n_seeds=n_seeds, quick=args.quick, only=args.only)
     elif args.command == "figures":
+        from dropoutcourse.report import figures
+
         figures(args.out)
+    elif args.command == "claims":
+        from dropoutcourse.claims.table import check_all
+
+        if any(o < 0 for o in args.seed_offset):
+            _parser().error("--seed-offset must be >= 0")
+        ok = check_all(args.seed_offset, only=args.only, out=args.out)
+        return 0 if ok else 1
     return 0
 
 

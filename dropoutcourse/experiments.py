@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from dropoutcourse.stats import paired_comparison  # noqa: F401  (re-exported: lectures use it)
+
 __all__ = [
     "compare",
     "generalization_gap",
@@ -169,47 +171,6 @@ def summarize(df: pd.DataFrame, by: str | Sequence[str], metric: str = "test_acc
         .reset_index()
     )
     return out
-
-
-def paired_comparison(
-    a: Sequence[float], b: Sequence[float], *, test_train_ratio: float | None = None
-) -> dict[str, float]:
-    """Paired comparison of two sets of scores measured on the same seeds or folds.
-
-    Returns ``mean_diff`` (mean of ``a - b``), ``std_diff`` (ddof=1), ``n``, the paired
-    ``t`` statistic ``mean_diff / (std_diff / sqrt(n))`` and its two-sided ``p_value``
-    (Student t, n − 1 degrees of freedom).
-
-    Scores from k-fold cross-validation are not independent (the training sets overlap), and
-    the plain t test is then too optimistic. Pass ``test_train_ratio`` (e.g. 1/9 for 10-fold
-    CV) to apply the Nadeau–Bengio (2003) correction: the variance term becomes
-    ``std² · (1/n + test_train_ratio)``.
-    """
-    from scipy import stats
-
-    x = np.asarray(a, dtype=float).ravel()
-    y = np.asarray(b, dtype=float).ravel()
-    if x.shape != y.shape:
-        raise ValueError(
-            f"a and b must have the same length (paired scores), got {x.size} and {y.size}"
-        )
-    if x.size < 2:
-        raise ValueError(f"need at least 2 paired scores, got {x.size}")
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("a and b must be finite (no NaN/inf)")
-    if test_train_ratio is not None and not (test_train_ratio >= 0):
-        raise ValueError(f"test_train_ratio must be >= 0, got {test_train_ratio!r}")
-    d = x - y
-    n = d.size
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
-    factor = 1.0 / n + (test_train_ratio or 0.0)
-    if sd == 0.0:
-        t = 0.0 if mean == 0.0 else math.copysign(math.inf, mean)
-        p = 1.0 if mean == 0.0 else 0.0
-    else:
-        t = mean / math.sqrt(sd**2 * factor)
-        p = float(2 * stats.t.sf(abs(t), df=n - 1))
-    return {"mean_diff": mean, "std_diff": sd, "n": n, "t": float(t), "p_value": p}
 
 
 def generalization_gap(history: pd.DataFrame) -> pd.DataFrame:

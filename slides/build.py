@@ -35,6 +35,8 @@ FIGURES = BUILD / "figures"
 NODE = SLIDES / "node_modules"
 REVEAL = NODE / "reveal.js"
 KATEX = NODE / "katex" / "dist"
+# slides/figures.py and slides/claim_numbers.py are imported as modules; the package from ROOT
+sys.path[:0] = [str(SLIDES), str(ROOT)]
 
 # the lecture notebooks that go with each deck, by deck number
 NOTEBOOKS = {
@@ -257,8 +259,15 @@ REVEAL_CONFIG = {
 }
 
 
+# claim results used by the decks (one run per claim per build) and what each deck shows
+CLAIM_RESULTS: dict = {}
+RENDERED: dict[str, dict[str, str]] = {}
+
+
 def deck_html(deck: Path, assets: dict[str, str]) -> str:
-    md = deck.read_text(encoding="utf-8")
+    import claim_numbers  # slides/claim_numbers.py (on sys.path: see the top of this file)
+
+    md, RENDERED[deck.name] = claim_numbers.render(deck.read_text(encoding="utf-8"), CLAIM_RESULTS)
     title = deck_title(md, deck.stem)
     body = html.escape(protect_math(embed_figures(md, deck)), quote=False)
     config = json.dumps(REVEAL_CONFIG, indent=2)
@@ -345,8 +354,6 @@ a {{ color: #0072B2; }}
 
 # --------------------------------------------------------------------------- figures
 def build_figures(decks: list[Path], force: bool) -> None:
-    sys.path.insert(0, str(SLIDES))
-    sys.path.insert(0, str(ROOT))
     import figures  # slides/figures.py
 
     wanted: list[str] = []
@@ -452,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({time.perf_counter() - t:.1f} s)"
             )
 
+    (BUILD / "numbers.json").write_text(json.dumps(RENDERED, indent=1), encoding="utf-8")
     all_decks = deck_paths()
     (BUILD / "index.html").write_text(index_html(all_decks, want_pdf), encoding="utf-8")
     log(f"slides/build/index.html; done in {time.perf_counter() - t0:.1f} s")

@@ -257,10 +257,10 @@ def _error_pct(df):
 
 @figure
 def memorise(path: Path) -> None:
-    from dropoutcourse import experiments, plots
+    from dropoutcourse import claims, plots
 
-    # defaults: MNIST-1D, 1000 training examples, 40-256-256-10 MLP, SGD lr 0.01, 50 epochs
-    history = experiments.compare(seeds=SEEDS)
+    # the flagship claim's run (lecture 1): the same data the deck's numbers come from
+    history = claims.run("flagship").data
     with plots.use_course_style():
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
     plots.learning_curves(
@@ -275,21 +275,24 @@ def memorise(path: Path) -> None:
         ax=axes[1],
         title="Accuracy: train (dashed) vs test (solid)",
     )
-    fig.suptitle("MNIST-1D, 1000 training examples, 40-256-256-10 MLP (mean ± std, 5 seeds)")
+    n_seeds = history["seed"].nunique()
+    fig.suptitle(
+        f"MNIST-1D, 1000 training examples, 40-256-256-10 MLP (mean ± std, {n_seeds} seeds)"
+    )
     _save(fig, path)
 
 
 @figure
 def mc_vs_ws(path: Path) -> None:
-    from dropoutcourse import experiments, plots
+    from dropoutcourse import claims, plots
 
-    # defaults: the compare() set-up with dropout 0.5, k = 1 … 100, 3 repetitions per k
-    df = experiments.mc_vs_weight_scaling(seeds=SEEDS)
+    # the claim's run (lecture 2 §7): 500 MNIST-1D signals, dropout 0.5, k = 1 … 100
+    df = claims.run("mc_vs_weight_scaling").data
     _, ax = plt.subplots(figsize=(8, 4))
     plots.mc_convergence(
         df,
         ax=ax,
-        title="MNIST-1D, dropout 0.5: MC average of k nets vs weight scaling (5 seeds × 3)",
+        title="MNIST-1D (500 examples), dropout 0.5: MC average of k nets vs weight scaling",
     )
     _save(ax, path)
 

@@ -1,0 +1,23 @@
+"""Every quantitative claim of the course: one definition, used by notebooks, slides and tests.
+
+>>> from dropoutcourse import claims
+>>> result = claims.run("mc_vs_weight_scaling")          # the default seed set
+>>> print(result)                                       # rule, checks and numbers
+>>> claims.run("mc_vs_weight_scaling", seed_offset=1000).holds
+
+``python -m dropoutcourse claims --seed-offset 1000`` runs them all on another seed set.
+"""
+
+from dropoutcourse.claims import lecture1, lecture2  # noqa: F401  (register their claims)
+from dropoutcourse.claims.core import (
+    CACHE_ENV,
+    CLAIMS,
+    SEED_OFFSETS,
+    Claim,
+    ClaimResult,
+    get,
+    register,
+    run,
+)
+
+__all__ = ["CACHE_ENV", "CLAIMS", "SEED_OFFSETS", "Claim", "ClaimResult", "get", "register", "run"]

@@ -1,0 +1,74 @@
+"""Every registered claim holds on the default seed set, by its own pre-declared rule.
+
+The same definitions drive the notebooks and the slides' numbers; other seed sets are run by
+``python -m dropoutcourse claims --seed-offset 1000 2000`` (benchmarks/claims_seed_sets.py).
+"""
+
+import pandas as pd
+import pytest
+
+from dropoutcourse import claims
+from dropoutcourse.claims.core import Claim
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(claims.CLAIMS))
+def test_claim_holds_on_the_default_seed_set(name):
+    result = claims.run(name)
+    assert result.seeds == tuple(claims.get(name).seeds(0))
+    assert len(result.seeds) >= 5
+    result.assert_holds()
+
+
+def _toy(effect: float) -> Claim:
+    def experiment(seeds):
+        return pd.DataFrame({"seed": seeds, "diff": [effect + 0.1 * (s % 3) for s in seeds]})
+
+    def decide(df):
+        from dropoutcourse.stats import exceeds, paired_difference
+
+        d = paired_difference(df["diff"])
+        return {"effect above 1": exceeds(d, 1.0)}, {"mean": d.mean}
+
+    return Claim("toy", 0, "a toy effect", 5, experiment, decide)
+
+
+def test_a_claim_fails_when_its_effect_is_absent(monkeypatch):
+    monkeypatch.setitem(claims.CLAIMS, "toy", _toy(0.0))
+    result = claims.run("toy", cache=False)
+    assert not result.holds and "FAILED" in str(result)
+    with pytest.raises(AssertionError, match="effect above 1"):
+        result.assert_holds()
+    monkeypatch.setitem(claims.CLAIMS, "toy", _toy(3.0))
+    assert claims.run("toy", 1000, cache=False).holds
+
+
+def test_claims_cli_exit_status_and_table(monkeypatch, capsys, tmp_path):
+    from dropoutcourse.__main__ import main
+
+    monkeypatch.setitem(claims.CLAIMS, "toy", _toy(0.0))
+    assert (
+        main(["claims", "--only", "toy", "--seed-offset", "0", "1000", "--out", str(tmp_path)]) == 1
+    )
+    out = capsys.readouterr().out
+    assert "seeds 1000+" in out and "FAILS" in out
+    assert (tmp_path / "claims.md").exists() and (tmp_path / "claims.json").exists()
+    monkeypatch.setitem(claims.CLAIMS, "toy", _toy(3.0))
+    assert main(["claims", "--only", "toy"]) == 0
+
+
+def test_unknown_claim_and_bad_offset_are_named():
+    with pytest.raises(KeyError, match="known"):
+        claims.get("no such claim")
+    with pytest.raises(ValueError, match="seed_offset"):
+        claims.get("flagship").seeds(-1)
+
+
+def test_cache_reuses_one_run(monkeypatch, tmp_path):
+    calls = []
+    toy = _toy(3.0)
+    counting = Claim("toy", 0, "", 5, lambda s: calls.append(s) or toy.experiment(s), toy.decide)
+    monkeypatch.setitem(claims.CLAIMS, "toy", counting)
+    monkeypatch.setenv(claims.CACHE_ENV, str(tmp_path))
+    first, second = claims.run("toy"), claims.run("toy")
+    assert len(calls) == 1 and first.numbers == second.numbers
