@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dropoutcourse._validate import check_choice, check_nonneg_float, check_seed
+
 __all__ = [
     "Dataset",
     "load_breast_cancer",
@@ -88,12 +90,6 @@ def _check_size(value: int, name: str, low: int, high: int) -> int:
     return int(value)
 
 
-def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
 def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Standardise both parts with the per-feature mean/std of the *training* part."""
     mean = x_train.mean(axis=0)
@@ -124,7 +120,7 @@ def _classification(
     n_classes = int(y.max()) + 1
     # a stratified split needs at least one sample of every class on each side
     train_size = _check_size(train_size, "train_size", n_classes, len(y) - n_classes)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     tr, te = _stratified_split(y, train_size, seed)
     x_train, x_test = _standardize(x[tr].astype(np.float64), x[te].astype(np.float64))
     return Dataset(
@@ -171,7 +167,7 @@ def load_digits_images(train_size: int = 500, seed: int = 0) -> Dataset:
 
     bunch = datasets.load_digits()
     train_size = _check_size(train_size, "train_size", 10, len(bunch.target) - 10)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     tr, te = _stratified_split(bunch.target, train_size, seed)  # the split of load_digits
     x_train, x_test = bunch.data[tr], bunch.data[te]
     mean, std = x_train.mean(), x_train.std()
@@ -230,7 +226,7 @@ def load_mnist1d(train_size: int = 1000, seed: int = 0) -> Dataset:
     """
     x, y, x_test, y_test = _mnist1d_raw()
     train_size = _check_size(train_size, "train_size", 10, len(y))
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     tr, _ = _stratified_split(y, train_size, seed)
     x_train, x_te = _standardize(x[tr].astype(np.float64), x_test.astype(np.float64))
     return Dataset(
@@ -257,9 +253,8 @@ def make_polynomial(
     """
     n_train = _check_size(n_train, "n_train", 2, 100_000)
     n_test = _check_size(n_test, "n_test", 1, 100_000)
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
-        raise ValueError(f"noise must be a real number >= 0 (the noise std), got {noise!r}")
-    rng = np.random.default_rng(_check_seed(seed))
+    noise = check_nonneg_float(noise, "noise")  # the noise std
+    rng = np.random.default_rng(check_seed(seed))
     x_train = rng.uniform(0.0, 1.0, n_train)
     x_test = np.sort(rng.uniform(0.0, 1.0, n_test))
 
@@ -293,14 +288,14 @@ def load_diabetes(
     """
     from sklearn import datasets
 
-    if feature is not None and feature not in _DIABETES_FEATURES:
-        raise ValueError(f"feature must be None or one of {_DIABETES_FEATURES}, got {feature!r}")
+    if feature is not None:
+        check_choice(feature, "feature", _DIABETES_FEATURES)
     bunch = datasets.load_diabetes()
     x, y = bunch.data, bunch.target
     if feature is not None:
         x = x[:, [_DIABETES_FEATURES.index(feature)]]
     train_size = _check_size(train_size, "train_size", 2, len(y) - 1)
-    perm = np.random.default_rng(_check_seed(seed)).permutation(len(y))
+    perm = np.random.default_rng(check_seed(seed)).permutation(len(y))
     tr, te = perm[:train_size], np.sort(perm[train_size:])
     x_train, x_test = _standardize(x[tr], x[te])
     y_train, y_test = y[tr], y[te]
@@ -331,8 +326,7 @@ def load_photo(name: str = "china.jpg", size: int | None = None) -> np.ndarray:
     """
     from sklearn.datasets import load_sample_image
 
-    if name not in _PHOTOS:
-        raise ValueError(f"name must be one of {_PHOTOS}, got {name!r}")
+    check_choice(name, "name", _PHOTOS)
     img = load_sample_image(name).astype(np.float32) / 255.0
     if size is None or size == 1:
         return img
@@ -355,14 +349,13 @@ def load_keras_dataset(
     per-pixel standardisation; ``flatten=False`` gives (N, 28, 28, 1) with one mean/std.
     Not used by the tests (no network there).
     """
-    if name not in _KERAS_DATASETS:
-        raise ValueError(f"name must be one of {_KERAS_DATASETS}, got {name!r}")
+    check_choice(name, "name", _KERAS_DATASETS)
     import keras
 
     (x, y), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     if train_size is not None:
         train_size = _check_size(train_size, "train_size", 10, len(y))
-        tr, _ = _stratified_split(y, train_size, _check_seed(seed))
+        tr, _ = _stratified_split(y, train_size, check_seed(seed))
         x, y = x[tr], y[tr]
     x, x_test = x.astype(np.float32) / 255.0, x_test.astype(np.float32) / 255.0
     if flatten:

@@ -27,6 +27,8 @@ import pandas as pd
 from dropoutcourse._validate import (
     check_float_array,
     check_ndim,
+    check_nonneg_int,
+    check_positive_float,
     check_positive_int,
     check_rate,
     check_rng,
@@ -58,9 +60,7 @@ def _check_xy_1d(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_degree(degree: int) -> int:
-    if isinstance(degree, bool) or not isinstance(degree, int | np.integer) or degree < 0:
-        raise ValueError(f"degree must be a non-negative integer, got {degree!r}")
-    return int(degree)
+    return check_nonneg_int(degree, "degree")
 
 
 def polynomial_predict(
@@ -224,8 +224,7 @@ def sgd_linear_dropout(
     rate = check_rate(rate)
     steps = check_positive_int(steps, "steps")
     rng = check_rng(rng)
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+    learning_rate = check_positive_float(learning_rate, "learning_rate")
     n, d = X.shape
     batch = n if batch_size is None else min(check_positive_int(batch_size, "batch_size"), n)
     w = np.zeros(d)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dropoutcourse._validate import check_float_array
+from dropoutcourse._validate import check_float_array, check_positive_float
 
 __all__ = ["numerical_gradient", "rel_error"]
 
@@ -32,8 +32,11 @@ def numerical_gradient(
     """
     x = check_float_array(x, "x")
     dout = check_float_array(dout, "dout")
-    if not h > 0:
-        raise ValueError(f"h must be a positive step size, got {h!r}")
+    h = check_positive_float(h, "h")
+    out_shape = np.shape(f(x))
+    # a broadcast dout would silently weight some outputs twice (or drop them): refuse it
+    if dout.shape != out_shape:
+        raise ValueError(f"dout must have the shape of f(x), {out_shape}, got {dout.shape}")
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
     while not it.finished:

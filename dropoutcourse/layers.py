@@ -14,14 +14,14 @@ Every layer here follows the Keras conventions:
 from __future__ import annotations
 
 import contextlib
-import numbers
+import warnings
 from collections.abc import Iterator
 
 import keras
 import numpy as np
 from keras import ops
 
-from dropoutcourse._validate import check_positive_int, check_rate
+from dropoutcourse._validate import check_positive_int, check_rate, check_seed
 
 __all__ = [
     "ScratchDropout",
@@ -38,6 +38,17 @@ def _keep_mask(shape, rate: float, seed_generator) -> keras.KerasTensor:
     return ops.cast(uniform >= rate, "float32")
 
 
+def _check_noise_shape(noise_shape) -> tuple[int | None, ...] | None:
+    """Return ``noise_shape`` as a tuple of positive ints / None, or None."""
+    if noise_shape is None:
+        return None
+    if isinstance(noise_shape, str) or not hasattr(noise_shape, "__iter__"):
+        raise TypeError(f"noise_shape must be None or a tuple of ints/None, got {noise_shape!r}")
+    return tuple(
+        None if n is None else check_positive_int(n, "noise_shape entries") for n in noise_shape
+    )
+
+
 @keras.saving.register_keras_serializable(package="dropoutcourse")
 class ScratchDropout(keras.layers.Layer):
     """Inverted dropout, the readable way: a re-implementation of ``keras.layers.Dropout``.
@@ -45,19 +56,31 @@ class ScratchDropout(keras.layers.Layer):
     While training, each input unit is set to 0 with probability ``rate`` and every kept
     unit is multiplied by ``1 / (1 - rate)``, so the expected output equals the input. At
     inference (``training`` False or None) the layer is the identity.
+
+    Same arguments as Keras' layer: ``noise_shape`` is the shape of the mask, broadcast
+    over the input (``(None, 1, features)`` shares one mask over all time steps; ``None``
+    entries take the input's size).
     """
 
-    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check_rate(rate, "rate")
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.noise_shape = _check_noise_shape(noise_shape)
+        self.seed = None if seed is None else check_seed(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.supports_masking = True
+        # no weights: built as soon as it exists, like Keras' own stateless layers
+        self._build_at_init()
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0.0:
             return inputs
-        mask = ops.cast(_keep_mask(ops.shape(inputs), self.rate, self.seed_generator), inputs.dtype)
+        shape = ops.shape(inputs)
+        if self.noise_shape is not None:
+            shape = tuple(
+                s if n is None else n for s, n in zip(shape, self.noise_shape, strict=True)
+            )
+        mask = ops.cast(_keep_mask(shape, self.rate, self.seed_generator), inputs.dtype)
         # scale the survivors now, so inference needs no change: E[mask / (1 - rate)] = 1
         return inputs * mask / (1.0 - self.rate)
 
@@ -65,7 +88,12 @@ class ScratchDropout(keras.layers.Layer):
         return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "noise_shape": self.noise_shape,
+            "seed": self.seed,
+        }
 
 
 @keras.saving.register_keras_serializable(package="dropoutcourse")
@@ -238,10 +266,13 @@ def _dropout_always_on(model: keras.Model, seed: int | None):
             layer.call = call_in_training_mode
             patched.append(layer)
             generator = getattr(layer, "seed_generator", None)  # Keras' Dropout(0) has none
-            if seed is not None and generator is not None:
+            if generator is not None:
+                # saved with or without `seed`: the model's own stream is left as found
                 saved_states.append((generator, np.array(generator.state.value)))
-                # a distinct stream per layer, reproducible from `seed`
-                generator.state.assign(np.array([seed + i, 0], dtype=generator.state.dtype))
+                if seed is not None:
+                    # a distinct stream per layer, reproducible from `seed`
+                    state = np.array([seed + i, 0], dtype=generator.state.dtype)
+                    generator.state.assign(state)
         yield model
     finally:
         for layer in patched:
@@ -276,14 +307,36 @@ def mc_predict(
     Returns:
         ``(mean, std)``, NumPy arrays with the shape of the model output, taken over the
         ``n_samples`` passes.
+
+    Raises ValueError for a model with RNN ``dropout``/``recurrent_dropout`` (not switched on
+    here) and warns when the model has no dropout-family layer at all. The layers' random
+    generators are restored afterwards, with or without ``seed``.
     """
     n_samples = check_positive_int(n_samples, "n_samples")
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
     if seed is not None:
-        # the seed becomes a SeedGenerator state, an unsigned integer
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
+        seed = check_seed(seed)  # it becomes a SeedGenerator state, an unsigned integer
+    layers = list(_all_layers(model))
+    rnn = [
+        layer.name
+        for layer in layers
+        if getattr(layer, "dropout", 0) or getattr(layer, "recurrent_dropout", 0)
+        if not isinstance(layer, DROPOUT_LAYER_TYPES)
+    ]
+    if rnn:
+        # an RNN's dropout lives in its cell and is not switched on here: std would be 0
+        raise ValueError(
+            f"mc_predict cannot switch on the dropout/recurrent_dropout of {rnn}; "
+            f"put a Dropout layer (noise_shape=(None, 1, features)) before the RNN instead"
+        )
+    if not any(isinstance(layer, DROPOUT_LAYER_TYPES) for layer in layers):
+        warnings.warn(
+            "mc_predict found no dropout-family layer in the model: every pass is the same "
+            "and std is 0",
+            UserWarning,
+            stacklevel=2,
+        )
 
     def forward(inputs) -> np.ndarray:
         return ops.convert_to_numpy(model(inputs, training=False))

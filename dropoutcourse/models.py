@@ -11,8 +11,17 @@ import numbers
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
-from dropoutcourse._validate import check_positive_int, check_rate
+from dropoutcourse._validate import (
+    check_choice,
+    check_nonneg_float,
+    check_positive_float,
+    check_positive_int,
+    check_rate,
+    check_seed,
+    check_unit_interval,
+)
 from dropoutcourse.layers import DropBlock2D, ScratchDropout
 
 __all__ = ["mlp", "cnn", "seed002_model", "MLP_KINDS", "CNN_DROPOUTS"]
@@ -32,20 +41,9 @@ _OPTIMIZERS = ("sgd", "adam")
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_choice(value: str, allowed: Sequence[str], name: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-    return value
-
-
-def _check_nonnegative(value: float, name: str, *, positive: bool = False) -> float:
-    bound = "> 0" if positive else ">= 0"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number {bound}, got {value!r}")
-    value = float(value)
-    if not (value > 0 if positive else value >= 0):  # also refuses NaN
-        raise ValueError(f"{name} must be a real number {bound}, got {value!r}")
-    return value
+def _layer_seeds(seed: int, n: int) -> list[int]:
+    """``n`` distinct per-layer seeds derived from ``seed`` (no global random state touched)."""
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
 
 
 def _check_n_classes(n_classes: int) -> int:
@@ -70,10 +68,10 @@ def _output_and_loss(n_classes: int) -> tuple[int, str, str, list[str]]:
 def _optimizer(
     name: str, learning_rate: float, momentum: float = 0.0
 ) -> keras.optimizers.Optimizer:
-    _check_choice(name, _OPTIMIZERS, "optimizer")
-    learning_rate = _check_nonnegative(learning_rate, "learning_rate", positive=True)
+    check_choice(name, "optimizer", _OPTIMIZERS)
+    learning_rate = check_positive_float(learning_rate, "learning_rate")
     if name == "sgd":
-        momentum = check_rate(momentum, "momentum")  # same range as a rate: [0, 1)
+        momentum = check_unit_interval(momentum, "momentum")
         return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)
     return keras.optimizers.Adam(learning_rate=learning_rate)
 
@@ -111,41 +109,50 @@ def mlp(
         kind: the noise: "bernoulli" (``keras.layers.Dropout``), "gaussian"
             (``GaussianDropout``), "scratch" (our ``ScratchDropout``) or "alpha"
             (``AlphaDropout``, meant for SELU networks with lecun_normal initialisation).
-        max_norm: if given, every hidden unit's incoming weight vector is kept at L2 norm
-            <= max_norm after each update (the paper's constraint; ``MaxNorm(c, axis=0)``).
+        max_norm: if given, every *hidden* unit's incoming weight vector is kept at L2 norm
+            <= max_norm after each update (the paper's rule; ``MaxNorm(c, axis=0)``: a Dense
+            kernel is (inputs, units), so axis 0 is one unit's incoming weights). The output
+            layer is not constrained, as in ``engine``.
         l2: L2 penalty on the kernels.
         batch_norm: insert BatchNormalization between each Dense and its activation.
         activation: hidden activation; None means "selu" for kind="alpha", else "relu".
         optimizer: "sgd" (with ``momentum``) or "adam"; ``learning_rate`` for both.
-        seed: passed to ``keras.utils.set_random_seed`` before building, for reproducibility.
+        seed: seeds the weight initialisers and the dropout layers (distinct per layer), so
+            the same seed gives the same model; the global random state is left alone.
     """
     input_dim = check_positive_int(input_dim, "input_dim")
     n_classes = _check_n_classes(n_classes)
     hidden = tuple(check_positive_int(units, "hidden units") for units in hidden)
     hidden_rate = check_rate(hidden_rate, "hidden_rate")
     input_rate = check_rate(input_rate, "input_rate")
-    noise_layer = MLP_KINDS[_check_choice(kind, list(MLP_KINDS), "kind")]
+    noise_layer = MLP_KINDS[check_choice(kind, "kind", MLP_KINDS)]
     if max_norm is not None:
-        max_norm = _check_nonnegative(max_norm, "max_norm", positive=True)
-    l2 = _check_nonnegative(l2, "l2")
+        max_norm = check_positive_float(max_norm, "max_norm")
+    l2 = check_nonneg_float(l2, "l2")  # also refuses inf and NaN
+    seed = check_seed(seed)
+    if not hidden and (hidden_rate > 0 or max_norm is not None):
+        # both act on hidden units only: with none they would silently do nothing
+        raise ValueError("hidden=() has no hidden units: hidden_rate and max_norm need hidden")
     if activation is None:
         activation = "selu" if kind == "alpha" else "relu"
     opt = _optimizer(optimizer, learning_rate, momentum)
 
-    keras.utils.set_random_seed(seed)
+    seeds = iter(_layer_seeds(seed, 2 * len(hidden) + 2))
     # SELU only self-normalises with LeCun-normal weights; otherwise keep Keras' default
-    initializer = "lecun_normal" if activation == "selu" else "glorot_uniform"
+    init_cls = (
+        keras.initializers.LecunNormal if activation == "selu" else keras.initializers.GlorotUniform
+    )
     constraint = keras.constraints.MaxNorm(max_norm, axis=0) if max_norm is not None else None
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
 
     inputs = keras.Input(shape=(input_dim,), name="input")
     h = inputs
     if input_rate > 0:
-        h = noise_layer(input_rate, name="input_dropout")(h)
+        h = noise_layer(input_rate, seed=next(seeds), name="input_dropout")(h)
     for i, units in enumerate(hidden, start=1):
         h = keras.layers.Dense(
             units,
-            kernel_initializer=initializer,
+            kernel_initializer=init_cls(seed=next(seeds)),
             kernel_constraint=constraint,
             kernel_regularizer=regularizer,
             name=f"hidden{i}",
@@ -154,14 +161,13 @@ def mlp(
             h = keras.layers.BatchNormalization(name=f"bn{i}")(h)
         h = keras.layers.Activation(activation, name=f"act{i}")(h)
         if hidden_rate > 0:
-            h = noise_layer(hidden_rate, name=f"dropout{i}")(h)
+            h = noise_layer(hidden_rate, seed=next(seeds), name=f"dropout{i}")(h)
 
     units, out_activation, loss, metrics = _output_and_loss(n_classes)
     outputs = keras.layers.Dense(
         units,
         activation=out_activation,
-        kernel_initializer=initializer,
-        kernel_constraint=constraint,
+        kernel_initializer=init_cls(seed=next(seeds)),
         kernel_regularizer=regularizer,
         name="output",
     )(h)
@@ -211,30 +217,37 @@ def cnn(
     input_shape = tuple(check_positive_int(d, "input_shape entries") for d in input_shape)
     n_classes = _check_n_classes(n_classes)
     filters = tuple(check_positive_int(f, "filters") for f in filters)
-    _check_choice(dropout, CNN_DROPOUTS, "dropout")
+    check_choice(dropout, "dropout", CNN_DROPOUTS)
+    seed = check_seed(seed)
     rate = check_rate(rate, "rate")
     head_rate = check_rate(head_rate, "head_rate")
     block_size = check_positive_int(block_size, "block_size")
     dense_units = check_positive_int(dense_units, "dense_units")
     opt = _optimizer(optimizer, learning_rate)
 
+    seeds = iter(_layer_seeds(seed, 2 * len(filters) + 3))
+
     def conv_dropout(i: int) -> keras.layers.Layer | None:
-        name = f"dropout{i}"
+        name, layer_seed = f"dropout{i}", next(seeds)
         if dropout == "element":
-            return keras.layers.Dropout(rate, name=name)
+            return keras.layers.Dropout(rate, seed=layer_seed, name=name)
         if dropout == "spatial":
-            return keras.layers.SpatialDropout2D(rate, name=name)
+            return keras.layers.SpatialDropout2D(rate, seed=layer_seed, name=name)
         if dropout == "dropblock":
-            return DropBlock2D(rate, block_size, name=name)
+            return DropBlock2D(rate, block_size, seed=layer_seed, name=name)
         return None  # "none" and "head" leave the conv blocks alone
 
-    keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=input_shape, name="input")
     h = inputs
     for i, n_filters in enumerate(filters, start=1):
         # with BatchNorm right after, a conv bias would be cancelled by BN's own shift
         h = keras.layers.Conv2D(
-            n_filters, 3, padding="same", use_bias=not batch_norm, name=f"conv{i}"
+            n_filters,
+            3,
+            padding="same",
+            use_bias=not batch_norm,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+            name=f"conv{i}",
         )(h)
         if batch_norm:
             h = keras.layers.BatchNormalization(name=f"bn{i}")(h)
@@ -245,11 +258,21 @@ def cnn(
         h = keras.layers.MaxPooling2D(2, padding="same", name=f"pool{i}")(h)
 
     h = keras.layers.Flatten(name="flatten")(h)
-    h = keras.layers.Dense(dense_units, activation="relu", name="dense")(h)
+    h = keras.layers.Dense(
+        dense_units,
+        activation="relu",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+        name="dense",
+    )(h)
     if dropout == "head" and head_rate > 0:
-        h = keras.layers.Dropout(head_rate, name="head_dropout")(h)
+        h = keras.layers.Dropout(head_rate, seed=next(seeds), name="head_dropout")(h)
     units, out_activation, loss, metrics = _output_and_loss(n_classes)
-    outputs = keras.layers.Dense(units, activation=out_activation, name="output")(h)
+    outputs = keras.layers.Dense(
+        units,
+        activation=out_activation,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+        name="output",
+    )(h)
 
     model = keras.Model(inputs, outputs, name=f"cnn_{dropout}")
     model.compile(optimizer=opt, loss=loss, metrics=metrics)

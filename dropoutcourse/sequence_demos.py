@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dropoutcourse._validate import check_positive_int, check_rate
+from dropoutcourse._validate import check_positive_int, check_rate, check_seed
 
 __all__ = ["dropout_over_time", "rnn_input_masks", "rnn_recurrent_masks", "is_shared_over_time"]
 
@@ -39,6 +39,7 @@ def dropout_over_time(
     import keras
 
     rate, timesteps, units = _check(rate, timesteps, units)
+    seed = check_seed(seed)
     noise_shape = (None, 1, units) if shared else None
     layer = keras.layers.Dropout(rate, noise_shape=noise_shape, seed=seed)
     ones = np.ones((1, timesteps, units), "float32")
@@ -58,7 +59,7 @@ def rnn_input_masks(rate: float, timesteps: int, units: int, *, seed: int = 0) -
     h_t = (x_t * mask_t) @ I = mask_t for an input of ones, so the outputs are the masks.
     """
     rate, timesteps, units = _check(rate, timesteps, units)
-    rnn = _linear_rnn(units, dropout=rate, seed=seed)
+    rnn = _linear_rnn(units, dropout=rate, seed=check_seed(seed))
     rnn.build((1, timesteps, units))
     rnn.set_weights([np.eye(units), np.zeros((units, units)), np.zeros(units)])
     ones = np.ones((1, timesteps, units), "float32")
@@ -77,7 +78,7 @@ def rnn_recurrent_masks(rate: float, timesteps: int, units: int, *, seed: int = 
     import keras
 
     rate, timesteps, units = _check(rate, timesteps, units)
-    rnn = _linear_rnn(units, recurrent_dropout=rate, seed=seed)
+    rnn = _linear_rnn(units, recurrent_dropout=rate, seed=check_seed(seed))
     rnn.build((1, timesteps, units))
     rnn.set_weights([np.zeros((units, units)), np.eye(units), np.ones(units)])
     h = keras.ops.convert_to_numpy(rnn(np.ones((1, timesteps, units), "float32"), training=True))[0]

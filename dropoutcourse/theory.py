@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from dropoutcourse._validate import (
+    check_choice,
     check_float_array,
     check_ndim,
     check_positive_int,
@@ -82,8 +83,7 @@ def _check_linear(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarr
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in _FORWARD:
-        raise ValueError(f"kind must be one of {sorted(_FORWARD)}, got {kind!r}")
+    check_choice(kind, "kind", sorted(_FORWARD))
 
 
 def _scale_and_penalty(rate: float, kind: str) -> tuple[float, float]:

@@ -157,3 +157,22 @@ def test_keras_dataset_unknown_name():
     # the real loaders need the internet; only argument checking is tested
     with pytest.raises(ValueError, match="mnist"):
         data.load_keras_dataset("cifar10")
+
+
+@pytest.mark.parametrize(
+    "loader", [data.load_digits, data.load_breast_cancer, data.load_diabetes, data.make_polynomial]
+)
+def test_seed_errors_follow_the_package_rule(loader):
+    # a bad value is a ValueError, a bad type a TypeError, as everywhere in the package
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\)"):
+        loader(seed=-1)
+    for bad in (1.5, True, "0"):
+        with pytest.raises(TypeError, match="seed"):
+            loader(seed=bad)
+
+
+def test_noise_must_be_finite_and_nonnegative():
+    with pytest.raises(ValueError, match="noise"):
+        data.make_polynomial(noise=float("inf"))
+    with pytest.raises(TypeError, match="noise"):
+        data.make_polynomial(noise="0.3")

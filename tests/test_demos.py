@@ -36,9 +36,12 @@ def test_polynomial_training_error_never_increases_with_degree():
     assert np.all(np.diff(errs.train_mse) <= 1e-10)
 
 
-@pytest.mark.parametrize("degree", [-1, 1.5, True])
-def test_polynomial_rejects_bad_degree(degree):
-    with pytest.raises(ValueError, match="degree"):
+@pytest.mark.parametrize(
+    ("degree", "error"), [(-1, ValueError), (1.5, TypeError), (True, TypeError)]
+)
+def test_polynomial_rejects_bad_degree(degree, error):
+    # the package rule: a bad value is a ValueError, a bad type a TypeError
+    with pytest.raises(error, match="degree"):
         demos.polynomial_predict(np.zeros(3), np.zeros(3), degree, np.zeros(2))
 
 

@@ -63,5 +63,12 @@ def test_numerical_gradient_with_function_returning_a_view():
 def test_numerical_gradient_bad_inputs():
     with pytest.raises(TypeError, match="x must be a floating-point array"):
         numerical_gradient(lambda v: v, np.arange(3), np.ones(3))
-    with pytest.raises(ValueError, match="h must be a positive"):
+    with pytest.raises(ValueError, match="h must be a real number > 0"):
         numerical_gradient(lambda v: v, np.ones(3), np.ones(3), h=0.0)
+
+
+@pytest.mark.parametrize("shape", [(1,), (3, 1), (1, 3), (2, 3)])
+def test_numerical_gradient_rejects_a_dout_that_only_broadcasts(shape):
+    # f(x) has shape (3,); a broadcastable dout of another shape used to be accepted
+    with pytest.raises(ValueError, match=r"dout must have the shape of f\(x\), \(3,\)"):
+        numerical_gradient(lambda v: v**2, np.ones(3), np.ones(shape))

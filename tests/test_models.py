@@ -102,7 +102,7 @@ def test_mlp_max_norm_is_respected_after_large_updates():
     free = models.mlp(10, 3, **kwargs)
     for model in (constrained, free):
         model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
-    norms = kernel_column_norms(constrained)
+    norms = kernel_column_norms(constrained)[:-1]  # hidden units only (the paper's rule)
     assert all((n <= c + 1e-5).all() for n in norms)
     assert any(np.isclose(n, c, atol=1e-3).any() for n in norms)  # the constraint did act
     assert max(n.max() for n in kernel_column_norms(free)) > c  # and was needed
@@ -138,12 +138,18 @@ def test_mlp_optimizers():
         (dict(optimizer="rmsprop"), ValueError, "optimizer must be one of"),
         (dict(max_norm=0.0), ValueError, "max_norm"),
         (dict(l2=-1.0), ValueError, "l2"),
+        (dict(l2=float("inf")), ValueError, "l2"),
+        (dict(momentum=1.0), ValueError, r"momentum must be a real number in \[0, 1\)"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(seed=1.5), TypeError, "seed"),
+        (dict(hidden=(), hidden_rate=0.5), ValueError, "hidden"),
+        (dict(hidden=(), max_norm=3.0), ValueError, "hidden"),
         (dict(learning_rate=0.0), ValueError, "learning_rate"),
     ],
 )
 def test_mlp_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
-        models.mlp(10, 3, hidden=(8,), **kwargs)
+        models.mlp(10, 3, **{"hidden": (8,), **kwargs})
 
 
 def test_mlp_rejects_bad_sizes():
@@ -222,3 +228,38 @@ def test_seed002_model_matches_the_slide():
     model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
     summary = "\n".join(lines)
     assert "Dropout" in summary and "10,680" in summary
+
+
+def test_mlp_max_norm_constrains_hidden_kernels_by_unit_and_leaves_the_output_alone():
+    model = models.mlp(10, 3, hidden=(8, 4), max_norm=2.0)
+    for name in ("hidden1", "hidden2"):
+        constraint = model.get_layer(name).kernel_constraint
+        # a Dense kernel is (inputs, units): axis 0 is one unit's incoming weight vector
+        assert isinstance(constraint, keras.constraints.MaxNorm) and constraint.axis == 0
+        kernel = 10.0 * np.ones(model.get_layer(name).kernel.shape, "float32")
+        per_unit = np.linalg.norm(keras.ops.convert_to_numpy(constraint(kernel)), axis=0)
+        np.testing.assert_allclose(per_unit, 2.0, rtol=1e-5)
+    assert model.get_layer("output").kernel_constraint is None
+
+
+def test_builders_leave_the_global_random_state_alone_and_are_seeded():
+    keras.utils.set_random_seed(123)
+    expected = keras.ops.convert_to_numpy(keras.random.uniform((4,)))
+    keras.utils.set_random_seed(123)
+    a = models.mlp(10, 3, hidden=(8,), hidden_rate=0.5, seed=5)
+    b = models.cnn((8, 8, 1), 10, dropout="element", seed=5)
+    # building did not reseed (or advance) the global stream
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.random.uniform((4,))), expected)
+    a2 = models.mlp(10, 3, hidden=(8,), hidden_rate=0.5, seed=5)
+    b2 = models.cnn((8, 8, 1), 10, dropout="element", seed=5)
+    for m, m2 in ((a, a2), (b, b2)):
+        for w, w2 in zip(m.get_weights(), m2.get_weights(), strict=True):
+            np.testing.assert_array_equal(w, w2)
+    c = models.cnn((8, 8, 1), 10, dropout="element", seed=6)
+    assert not np.array_equal(b.get_weights()[0], c.get_weights()[0])
+    # the dropout layers carry seeds of their own: the same seed gives the same masks
+    ones = np.ones((2, 8), "float32")
+    mask = keras.ops.convert_to_numpy(a.get_layer("dropout1")(ones, training=True))
+    mask2 = keras.ops.convert_to_numpy(a2.get_layer("dropout1")(ones, training=True))
+    np.testing.assert_array_equal(mask, mask2)
+    assert a.get_layer("dropout1").seed is not None

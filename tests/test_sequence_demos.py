@@ -42,3 +42,10 @@ def test_rate_zero_rejected():
         sd.rnn_input_masks(0.0, 4, 4)
     with pytest.raises(ValueError, match="rate"):
         sd.dropout_over_time(1.5, 4, 4, shared=True)
+
+
+def test_seed_is_checked_like_everywhere_else():
+    with pytest.raises(ValueError, match="seed"):
+        sd.dropout_over_time(0.5, 4, 4, shared=False, seed=-1)
+    with pytest.raises(TypeError, match="seed"):
+        sd.rnn_input_masks(0.5, 4, 4, seed=1.5)

@@ -152,3 +152,9 @@ def test_theory_shape_and_dtype_checks():
         T.linear_dropout_loss_mc(X, y, w, 0.5, 0, np.random.default_rng(0))
     with pytest.raises(TypeError, match="rng"):
         T.linear_dropout_loss_mc(X, y, w, 0.5, 10, 0)
+
+
+def test_unknown_kind_lists_the_choices():
+    X, y, w = np.ones((3, 2)), np.ones(3), np.ones(2)
+    with pytest.raises(ValueError, match="kind must be one of 'classic', 'gaussian', 'inverted'"):
+        T.linear_dropout_loss(X, y, w, 0.5, kind="bernoulli")

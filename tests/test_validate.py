@@ -126,3 +126,100 @@ def test_check_broadcastable():
         check_broadcastable(np.ones((5, 2, 4, 4, 3)), big, "mask", "dout")
     with pytest.raises(ValueError, match="mask"):
         check_broadcastable(np.ones((2, 1, 1, 2)), big, "mask", "dout")
+
+
+# ----------------------------------------------------------------------------- shared checks
+from dropoutcourse._validate import (  # noqa: E402
+    check_choice,
+    check_finite_array,
+    check_labels,
+    check_nonneg_float,
+    check_nonneg_int,
+    check_positive_float,
+    check_same_length,
+    check_seed,
+    check_seeds,
+    check_unit_interval,
+)
+
+
+def test_check_seed_value_vs_type():
+    assert check_seed(np.int64(7)) == 7 and check_seed(2**32 - 1) == 2**32 - 1
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\)"):
+            check_seed(bad)
+    for bad in (1.0, True, "3", None):
+        with pytest.raises(TypeError, match="seed"):
+            check_seed(bad)
+
+
+def test_check_seeds():
+    assert check_seeds(range(3)) == [0, 1, 2]
+    with pytest.raises(ValueError, match="repeat"):
+        check_seeds([1, 1])
+    with pytest.raises(ValueError, match="at least 5"):
+        check_seeds([1, 2], at_least=5)
+    with pytest.raises(TypeError, match="seeds"):
+        check_seeds(3)
+    with pytest.raises(ValueError, match="each seed"):
+        check_seeds([0, -2])
+
+
+def test_check_nonneg_int():
+    assert check_nonneg_int(0, "epochs") == 0
+    with pytest.raises(ValueError, match="epochs must be an integer >= 0"):
+        check_nonneg_int(-1, "epochs")
+    with pytest.raises(TypeError, match="epochs"):
+        check_nonneg_int(1.0, "epochs")
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")])
+def test_real_checks_refuse_non_finite(bad):
+    for check in (check_nonneg_float, check_positive_float):
+        with pytest.raises(ValueError, match="l2.*finite"):
+            check(bad, "l2")
+
+
+def test_check_nonneg_and_positive_float():
+    assert check_nonneg_float(0, "l2") == 0.0 and check_positive_float(0.5, "lr") == 0.5
+    with pytest.raises(ValueError, match="l2 must be a real number >= 0"):
+        check_nonneg_float(-1e-9, "l2")
+    with pytest.raises(ValueError, match="lr must be a real number > 0"):
+        check_positive_float(0.0, "lr")
+    with pytest.raises(TypeError, match="lr"):
+        check_positive_float(True, "lr")
+
+
+def test_check_unit_interval():
+    assert check_unit_interval(0.9, "momentum") == 0.9
+    assert check_unit_interval(1.0, "frac", closed_right=True) == 1.0
+    with pytest.raises(ValueError, match=r"momentum must be a real number in \[0, 1\)"):
+        check_unit_interval(1.0, "momentum")
+    with pytest.raises(ValueError, match="momentum"):
+        check_unit_interval(-0.1, "momentum")
+
+
+def test_check_choice_lists_the_choices():
+    assert check_choice("sgd", "optimizer", ("sgd", "adam")) == "sgd"
+    with pytest.raises(ValueError, match="optimizer must be one of 'sgd', 'adam'; got 'rms'"):
+        check_choice("rms", "optimizer", ("sgd", "adam"))
+
+
+def test_check_finite_array_and_same_length():
+    check_finite_array(np.ones(3))
+    with pytest.raises(ValueError, match="x contains 2 NaN or infinite"):
+        check_finite_array(np.array([1.0, np.nan, np.inf]))
+    check_same_length(np.ones(3), np.ones((3, 2)), "x", "y")
+    with pytest.raises(ValueError, match="x and y must have the same number of examples, got 3"):
+        check_same_length(np.ones(3), np.ones(4), "x", "y")
+
+
+def test_check_labels():
+    out = check_labels(np.array([0.0, 2.0]), 3)
+    assert out.dtype == np.int64 and out.tolist() == [0, 2]
+    with pytest.raises(ValueError, match=r"y must hold labels in \[0, 3\)"):
+        check_labels(np.array([0, 3]), 3)
+    with pytest.raises(ValueError, match="1-D"):
+        check_labels(np.zeros((2, 2), int), 3)
+    with pytest.raises(TypeError, match="integer class labels"):
+        check_labels(np.array([0.5]), 3)
