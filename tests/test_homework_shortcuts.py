@@ -148,3 +148,28 @@ def test_rate_as_keep_is_named_in_the_failure_message(graded):
     # penalised once: q1 loses its statistical tests, later questions keep their points
     row = graded[0]["rate_as_keep"]
     assert row["q1"] <= 1 and row["q2"] == 3 and row["q4"] == 3, row
+
+
+@pytest.mark.parametrize("failure", ["bad zip", "grader crash"])
+def test_a_broken_submission_gets_zero_with_reason_and_the_batch_goes_on(
+    tmp_path, monkeypatch, failure
+):
+    (tmp_path / "a.ipynb").write_text("{}")
+    (tmp_path / "b.zip").write_text("not a zip")
+    (tmp_path / "c.ipynb").write_text("{}")
+    real = hwgrade.grade_one
+
+    def fake(autograder, path, reports=None):
+        if path.suffix == ".zip":
+            return real(autograder, path, reports)
+        if failure == "grader crash" and path.name == "a.ipynb":
+            raise RuntimeError("kernel died")
+        return {"submission": path.name, "total": 1.0, "possible": 1.0, "percent": 100.0}
+
+    monkeypatch.setattr(hwgrade, "grade_one", fake)
+    rows = {r["submission"]: r for r in hwgrade.grade_folder(tmp_path / "x.zip", tmp_path)}
+    assert sorted(rows) == ["a.ipynb", "b.zip", "c.ipynb"]
+    assert rows["b.zip"]["total"] == 0 and "zip" in rows["b.zip"]["error"].lower()
+    assert rows["c.ipynb"]["total"] == 1.0
+    if failure == "grader crash":
+        assert rows["a.ipynb"]["total"] == 0 and "kernel died" in rows["a.ipynb"]["error"]
