@@ -7,7 +7,9 @@ Every ``*.ipynb`` in the submissions folder (or a student's ``.zip`` export cont
 run through ``otter run`` in the current environment, one process per submission, and gets one
 CSV row: ``submission, total, possible, percent, <question>...``, plus ``error`` when grading
 itself failed. ``otter run`` also writes the full per-test report (the students' failure
-messages) to ``<out folder>/reports/<submission>.json``. Manually graded questions are not part
+messages and the source of failed hidden tests: for instructors only) to
+``<out folder>/reports/<assignment>/<submission>.json``; a submission that cannot be graded gets
+a zero with the reason and never stops the batch. Manually graded questions are not part
 of the autograder's total.
 """
 
@@ -96,8 +98,20 @@ def grade_folder(
 ) -> list[dict]:
     """Grade every ``*.ipynb`` / ``*.zip`` directly inside ``submissions``, sorted by name."""
     files = sorted(p for p in Path(submissions).iterdir() if p.suffix in (".ipynb", ".zip"))
+
+    def safe(path: Path) -> dict:
+        # one broken submission must never stop the batch: it gets a zero with the reason
+        try:
+            row = grade_one(Path(autograder), path, reports)
+        except Exception as exc:  # noqa: BLE001
+            row = {"submission": path.name, "total": 0.0, "possible": None, "error": repr(exc)}
+        done.append(path.name)
+        print(f"[{len(done)}/{len(files)}] {path.name}", file=sys.stderr, flush=True)
+        return row
+
+    done: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(lambda p: grade_one(Path(autograder), p, reports), files))
+        return list(pool.map(safe, files))
 
 
 def write_csv(rows: list[dict], out: Path) -> None:
@@ -122,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"autograder zip {args.autograder} not found; run `make homework` first")
     if not args.submissions.is_dir():
         parser.error(f"submissions folder {args.submissions} not found")
-    rows = grade_folder(
-        args.autograder, args.submissions, args.jobs, reports=args.out.parent / "reports"
-    )
+    # one report folder per assignment, so same-named students of two homeworks never collide
+    assignment = args.autograder.name.removesuffix(".zip").removesuffix("-autograder")
+    reports = args.out.parent / "reports" / assignment
+    rows = grade_folder(args.autograder, args.submissions, args.jobs, reports=reports)
     write_csv(rows, args.out)
     for row in rows:
         status = row.get("error") or f"{row['total']:g} / {row['possible']:g}"
