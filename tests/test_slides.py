@@ -255,3 +255,36 @@ def test_pdf_handout_has_a_page_per_slide(deck):
         )
     n_slides = build.count_slides(deck.read_text(encoding="utf-8"))
     assert build.count_pdf_pages(pdf) >= n_slides
+
+
+# --------------------------------------------------------------------------- measured numbers
+claim_numbers = _load("slides_claim_numbers", SLIDES / "claim_numbers.py")
+
+
+@pytest.mark.parametrize("deck", DECKS, ids=lambda p: p.stem)
+def test_deck_numbers_are_rendered_from_the_claims(deck):
+    """Every {{ claim.number }} of a deck was rendered, from the same run the claim tests use."""
+    import json
+
+    from dropoutcourse import claims
+
+    text = built(deck).read_text(encoding="utf-8")
+    assert "{{" not in text, f"{deck.stem}.html has an unrendered placeholder"
+    rendered = json.loads((BUILD / "numbers.json").read_text(encoding="utf-8")).get(deck.name, {})
+    for m in claim_numbers.PLACEHOLDER.finditer(deck.read_text(encoding="utf-8")):
+        name, key, fmt = m.groups()
+        result = claims.run(name)  # the cached run under `make test`; otherwise a fresh one
+        assert result.holds, f"{deck.name} quotes claim {name!r}, which does not hold"
+        expected = claim_numbers.format_number(result.numbers[key], fmt)
+        assert rendered.get(m.group(0)) == expected, (m.group(0), rendered.get(m.group(0)))
+        assert expected in text
+
+
+def test_placeholder_syntax_and_formatting():
+    md = "gain {{ flagship.gain:+.1f }} and {{flagship.n_seeds}}"
+    assert claim_numbers.placeholders(md) == [
+        ("flagship", "gain", "+.1f"),
+        ("flagship", "n_seeds", None),
+    ]
+    assert claim_numbers.format_number(7.123, None) == "7.1"
+    assert claim_numbers.format_number(5, None) == "5"

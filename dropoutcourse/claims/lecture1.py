@@ -14,7 +14,7 @@ from dropoutcourse.claims.core import Claim, register
 from dropoutcourse.stats import exceeds, paired_difference
 
 #: The flagship setting (one definition for notebooks, slides and tests).
-FLAGSHIP = dict(train_size=1000, hidden=(256, 256), epochs=60, learning_rate=0.01)
+FLAGSHIP = dict(train_size=1000, hidden=(256, 256), epochs=60, learning_rate=0.01, eval_every=3)
 #: Pre-declared minimal effect: dropout must raise test accuracy by more than this (points).
 MIN_GAIN_POINTS = 2.0
 
@@ -106,7 +106,7 @@ FLAGSHIP_CLAIM = register(
 
 
 #: Small vs large training set, no dropout, the same number of parameter updates.
-DATA_SIZE = dict(sizes=(250, 4000), hidden=(256, 256), updates=1500, learning_rate=0.01)
+DATA_SIZE = dict(sizes=(250, 4000), hidden=(256, 256), updates=1000, learning_rate=0.01)
 
 
 def data_size_experiment(seeds: list[int]) -> pd.DataFrame:
