@@ -46,6 +46,7 @@ def test_a_claim_fails_when_its_effect_is_absent(monkeypatch):
 def test_claims_cli_exit_status_and_table(monkeypatch, capsys, tmp_path):
     from dropoutcourse.__main__ import main
 
+    monkeypatch.delenv(claims.CACHE_ENV, raising=False)  # two toy claims share a name
     monkeypatch.setitem(claims.CLAIMS, "toy", _toy(0.0))
     assert (
         main(["claims", "--only", "toy", "--seed-offset", "0", "1000", "--out", str(tmp_path)]) == 1
