@@ -29,7 +29,7 @@ def test_l3_training_flag_and_trainable_false():
     rng = np.random.default_rng(0)
     xs = rng.normal(size=(32, 16)).astype("float32")
     ys = keras.utils.to_categorical(rng.integers(0, 3, 32), 3)
-    m = models.seed002_model(input_dim=16, n_classes=3)
+    m = models.slide_model(input_dim=16, n_classes=3)
     ref = m(xs).numpy()
     assert np.allclose(m.predict(xs, verbose=0), ref, atol=1e-6)
     a, b = m(xs, training=True).numpy(), m(xs, training=True).numpy()
