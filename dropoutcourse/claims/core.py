@@ -89,7 +89,9 @@ class Claim:
 
     ``experiment(seeds)`` runs the experiment and returns a tidy DataFrame; ``decide(data)``
     applies the pre-declared rule and returns ``(checks, numbers)``. ``statement`` is the
-    sentence the course says; ``n_seeds`` how many seeds one seed set has.
+    sentence the course says; ``n_seeds`` how many seeds one seed set has. ``replication``
+    says what the decision rule pairs over: ``"seeds"`` (one run per seed, the default) or
+    ``"folds"`` (one cross-validation on the set's first seed, paired over its folds).
     """
 
     name: str
@@ -98,6 +100,7 @@ class Claim:
     n_seeds: int
     experiment: Callable[[list[int]], pd.DataFrame] = field(repr=False)
     decide: Decide = field(repr=False)
+    replication: str = "seeds"
 
     def seeds(self, seed_offset: int = 0) -> list[int]:
         from dropoutcourse._validate import check_seed
