@@ -5,7 +5,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL := 3
-export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 # one run per claim: slides, claim tests and notebooks under test share it (dropoutcourse.claims)
 export DROPOUTCOURSE_CLAIMS_CACHE ?= $(CURDIR)/.claims-cache

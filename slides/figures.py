@@ -20,9 +20,10 @@ from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import matplotlib  # noqa: E402
+
+import dropoutcourse  # noqa: E402,F401  (before TensorFlow: keeps its import notices off stderr)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
