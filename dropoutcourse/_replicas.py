@@ -78,7 +78,7 @@ def replica_uniform(keys: Sequence[int], counter, site: int, n_sites: int, shape
 
     per_replica = []
     for k in keys:
-        seed = tf.stack([tf.constant(k, tf.int64), counter * n_sites + site])
+        seed = tf.stack([tf.cast(k, tf.int64), counter * n_sites + site])
         per_replica.append(tf.random.stateless_uniform(shape, seed))
     return tf.stack(per_replica)
 

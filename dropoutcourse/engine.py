@@ -142,8 +142,9 @@ class _ReplicaMLP:
                 out.append(None)  # nobody drops here: skip the random numbers entirely
                 continue
             per_replica = []
-            for config, rate, key in zip(self.configs, rates, keys, strict=True):
-                seed = tf.stack([tf.constant(key, tf.int64), counter * n_sites + site])
+            for r, (config, rate) in enumerate(zip(self.configs, rates, strict=True)):
+                # keys: Python ints, or an int64 tensor (R,) so one trace serves every MC seed
+                seed = tf.stack([tf.cast(keys[r], tf.int64), counter * n_sites + site])
                 if rate == 0.0:
                     per_replica.append(tf.ones((batch, width)))
                 elif config.gaussian:
@@ -228,29 +229,29 @@ class TrainResult:
         finish = (lambda z: z) if self.n_classes == 0 else tf.nn.softmax
         if mc_samples == 0:
             return finish(self._net.forward(x_t)).numpy()
-        stochastic = self._stochastic_pass(seed)
-        total = sum(stochastic(x_t, tf.constant(k, tf.int64)) for k in range(mc_samples))
+        keys = tf.constant([_key(c.seed, _MC, seed) for c in self.configs], tf.int64)
+        stochastic = self._stochastic_pass()
+        total = sum(stochastic(x_t, tf.constant(k, tf.int64), keys) for k in range(mc_samples))
         return (total / mc_samples).numpy()
 
-    def _stochastic_pass(self, seed: int):
-        """One compiled dropout-on pass per MC seed, traced once and reused (no retracing)."""
-        cache = self.__dict__.setdefault("_mc_passes", {})
-        if seed not in cache:
+    def _stochastic_pass(self):
+        """The compiled dropout-on pass, traced once: the MC seed enters as a tensor of keys."""
+        if "_mc_pass" not in self.__dict__:
             tf = self.tf
-            keys = [_key(c.seed, _MC, seed) for c in self.configs]
             finish = (lambda z: z) if self.n_classes == 0 else tf.nn.softmax
             spec = (
                 tf.TensorSpec([None, self._net.sizes[0]], tf.float32),
                 tf.TensorSpec([], tf.int64),
+                tf.TensorSpec([len(self.configs)], tf.int64),
             )
 
             @tf.function(input_signature=spec)
-            def stochastic(x_t, counter):
+            def stochastic(x_t, counter, keys):
                 masks = self._net.masks(keys, counter, tf.shape(x_t)[0])
                 return finish(self._net.forward(x_t, masks))
 
-            cache[seed] = stochastic
-        return cache[seed]
+            self.__dict__["_mc_pass"] = stochastic
+        return self.__dict__["_mc_pass"]
 
     @property
     def tf(self):

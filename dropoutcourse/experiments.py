@@ -446,16 +446,7 @@ def mc_vs_weight_scaling(
     y = np.asarray(data.y_test)
     ws = result.predict_proba(data.x_test, mc_samples=0)
     ws_error = (ws.argmax(-1) != y[None, :]).mean(axis=1)
-    rows = []
-    import tensorflow as tf
-
-    tf_logger = tf.get_logger()
-    level = tf_logger.level
-    tf_logger.setLevel("ERROR")  # each predict_proba call traces anew: keep stderr clean
-    try:
-        rows = _mc_rows(result, data, y, ks, repeats, seeds, ws_error, verbose)
-    finally:
-        tf_logger.setLevel(level)
+    rows = _mc_rows(result, data, y, ks, repeats, seeds, ws_error, verbose)
     return pd.DataFrame(rows)
 
 

@@ -164,3 +164,17 @@ def test_cnn_trainer_trains_on_a_set_smaller_than_one_batch():
     )
     start = _replicas.glorot_uniform([0], 0, (3, 3, 1, 16), 9, 9 * 16)
     assert np.abs(net.params[0].numpy() - start).max() > 1e-5
+
+
+def test_mc_predictions_are_traced_once_and_depend_on_the_seed_only():
+    from dropoutcourse.engine import train_replicas
+
+    d = data.load_digits(train_size=64, seed=0)
+    configs = [ReplicaConfig(hidden_rate=0.5, seed=s) for s in (0, 1)]
+    result = train_replicas(d, configs, hidden=(16,), epochs=1, verbose=False)
+    a = result.predict_proba(d.x_test[:50], mc_samples=3, seed=1)
+    b = result.predict_proba(d.x_test[:50], mc_samples=3, seed=2)
+    again = result.predict_proba(d.x_test[:50], mc_samples=3, seed=1)
+    np.testing.assert_array_equal(a, again)
+    assert np.abs(a - b).max() > 1e-4
+    assert result._stochastic_pass().experimental_get_tracing_count() == 1
