@@ -35,7 +35,13 @@ import numpy as np
 import pandas as pd
 
 from dropoutcourse import _replicas
-from dropoutcourse._validate import check_positive_int, check_rate
+from dropoutcourse._validate import (
+    check_finite_array,
+    check_labels,
+    check_positive_int,
+    check_rate,
+    check_same_length,
+)
 from dropoutcourse.data import Dataset
 
 __all__ = ["ReplicaConfig", "TrainResult", "train_replicas"]
@@ -71,11 +77,11 @@ class ReplicaConfig:
         # frozen dataclass: normalise the fields with object.__setattr__
         object.__setattr__(self, "hidden_rate", check_rate(self.hidden_rate, "hidden_rate"))
         object.__setattr__(self, "input_rate", check_rate(self.input_rate, "input_rate"))
-        if not _is_real(self.l2) or not self.l2 >= 0:
-            raise ValueError(f"l2 must be a real number >= 0, got {self.l2!r}")
+        if not _is_real(self.l2) or not 0 <= self.l2 < math.inf:
+            raise ValueError(f"l2 must be a finite real number >= 0, got {self.l2!r}")
         object.__setattr__(self, "l2", float(self.l2))
         if self.max_norm is not None:
-            if not _is_real(self.max_norm) or not self.max_norm > 0:
+            if not _is_real(self.max_norm) or not 0 < self.max_norm < math.inf:
                 raise ValueError(f"max_norm must be None or a number > 0, got {self.max_norm!r}")
             object.__setattr__(self, "max_norm", float(self.max_norm))
         if not isinstance(self.gaussian, bool | np.bool_):
@@ -267,6 +273,15 @@ def _check_dataset(data: Dataset) -> None:
             raise TypeError(f"data must be a dropoutcourse.data.Dataset, got {type(data)}")
     if data.n_classes == 1:
         raise ValueError("data.n_classes must be 0 (regression) or >= 2 (classification)")
+    # NaN would surface only as "diverged"; mismatched or out-of-range labels as a TF error
+    for part in ("train", "test"):
+        x, y = getattr(data, f"x_{part}"), getattr(data, f"y_{part}")
+        check_finite_array(np.asarray(x, np.float32), f"data.x_{part}")
+        check_same_length(x, y, f"data.x_{part}", f"data.y_{part}")
+        if data.n_classes >= 2:
+            check_labels(y, data.n_classes, f"data.y_{part}")
+        else:
+            check_finite_array(np.asarray(y, np.float32), f"data.y_{part}")
 
 
 def train_replicas(
@@ -301,6 +316,8 @@ def train_replicas(
         if not isinstance(c, ReplicaConfig):
             raise TypeError(f"configs must contain ReplicaConfig objects, got {type(c).__name__}")
     hidden = tuple(check_positive_int(h, "hidden (each layer width)") for h in hidden)
+    if not hidden and any(c.hidden_rate or c.max_norm is not None for c in configs):
+        raise ValueError("hidden=() has no hidden units: hidden_rate and max_norm would do nothing")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     eval_every = check_positive_int(eval_every, "eval_every")

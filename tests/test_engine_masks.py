@@ -178,3 +178,51 @@ def test_mc_predictions_are_traced_once_and_depend_on_the_seed_only():
     np.testing.assert_array_equal(a, again)
     assert np.abs(a - b).max() > 1e-4
     assert result._stochastic_pass().experimental_get_tracing_count() == 1
+
+
+# ----------------------------------------------------------------------------- bad input
+def _digits_with(**change):
+    import dataclasses
+
+    d = data.load_digits(train_size=64, seed=0)
+    return dataclasses.replace(d, **change)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("nan", "data.x_train contains 1 NaN"),
+        ("short_y", "same number of examples"),
+        ("label", r"labels in \[0, 10\)"),
+    ],
+)
+def test_engine_rejects_data_that_would_fail_silently_or_cryptically(change, message):
+    from dropoutcourse.engine import train_replicas
+
+    d = data.load_digits(train_size=64, seed=0)
+    if change == "nan":
+        x = d.x_train.copy()
+        x[0, 0] = np.nan
+        d = _digits_with(x_train=x)
+    elif change == "short_y":
+        d = _digits_with(y_train=d.y_train[:-1])
+    else:
+        y = d.y_train.copy()
+        y[0] = 12
+        d = _digits_with(y_train=y)
+    with pytest.raises(ValueError, match=message):
+        train_replicas(d, [ReplicaConfig()], hidden=(8,), epochs=1, verbose=False)
+
+
+def test_engine_rejects_settings_that_do_nothing():
+    from dropoutcourse.engine import train_replicas
+
+    d = data.load_digits(train_size=64, seed=0)
+    for config in (ReplicaConfig(hidden_rate=0.5), ReplicaConfig(max_norm=1.0)):
+        with pytest.raises(ValueError, match="hidden=()"):
+            train_replicas(d, [config], hidden=(), epochs=1, verbose=False)
+    for bad in (float("inf"), float("nan"), -1.0):
+        with pytest.raises(ValueError, match="l2"):
+            ReplicaConfig(l2=bad)
+    with pytest.raises(ValueError, match="max_norm"):
+        ReplicaConfig(max_norm=float("inf"))
