@@ -52,7 +52,8 @@ class ClaimResult:
     def __str__(self) -> str:
         claim = CLAIMS[self.name]
         lines = [
-            f"{self.name} ({len(self.seeds)} seeds from {self.seeds[0]}): "
+            f"{self.name} ({len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} "
+            f"from {self.seeds[0]}): "
             f"{'HOLDS' if self.holds else 'FAILS'}",
             f"  claim: {claim.statement}",
         ]

@@ -29,10 +29,11 @@ REGULARISERS: dict[str, dict] = {
 }
 L2_LABELS = [label for label in REGULARISERS if label.startswith("L2")]
 RATE_LABELS = ["none", "rate 0.2", "dropout 0.5", "rate 0.8"]
-#: Equivalence margin (points of test accuracy) for "the same result": a quarter of the
-#: flagship's smallest accepted gain would be 0.5; the seed-to-seed sd of paired differences
-#: between similar settings is 0.2-0.6 points, so 1.5 points keeps the test's power.
-SAME_MARGIN_POINTS = 1.5
+#: Equivalence margin (points of test accuracy) for "the same result": half of the flagship's
+#: pre-declared minimal effect (2 points), so "the same" is a difference that matters less than
+#: the smallest gain the course calls clear. The seed-to-seed sd of paired differences between
+#: similar settings is 0.2-0.6 points, so 5 seeds give a 90 % interval of about ±0.5 points.
+SAME_MARGIN_POINTS = 1.0
 
 
 def regulariser_experiment(seeds: list[int]) -> pd.DataFrame:
@@ -110,6 +111,7 @@ def regulariser_decide(final: pd.DataFrame):
         "gain": gain.mean,
         "gain_lo": gain.lo,
         "gain_hi": gain.hi,
+        "gain_min": gain.min,
         "gauss_minus_bernoulli": shape.mean,
         "gauss_minus_bernoulli_lo": shape.lo,
         "gauss_minus_bernoulli_hi": shape.hi,
