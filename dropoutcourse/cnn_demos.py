@@ -297,6 +297,7 @@ def variance_shift(
     * ``out_var_train`` / ``out_var_infer`` — variance of the block's final output in each mode.
     """
     import keras
+    import tensorflow as tf
 
     rate = check_rate(rate)
     rng = np.random.default_rng(seed)
@@ -310,12 +311,15 @@ def variance_shift(
         drop = keras.layers.Dropout(rate, seed=seed)
         bn = keras.layers.BatchNormalization(momentum=momentum)
         bn.build((None, n_units))
-        for _ in range(n_steps):
-            x = batch()
+
+        def train_step(x, drop=drop, bn=bn, order=order):
             if order == "dropout→BN":
-                bn(drop(x, training=True), training=True)
-            else:
-                drop(bn(x, training=True), training=True)
+                return bn(drop(x, training=True), training=True)
+            return drop(bn(x, training=True), training=True)
+
+        step = tf.function(train_step, autograph=False)  # one trace: a fast training loop
+        for _ in range(n_steps):
+            step(tf.constant(batch()))
         x = batch()
 
         def var(a) -> float:
