@@ -61,8 +61,8 @@ def pixel_drop_decide(df: pd.DataFrame):
         ),
         "within its own channel a dropped channel has no kept neighbour: 0 % recovered, by "
         "construction": bool(np.allclose(nb["channel"], 0.0, atol=1e-6)),
-        "a guess across channels gives back more than half of what channel dropout removed "
-        "from the photo (95 % interval)": exceeds(across, 50.0),
+        "a guess across channels gives back part of what channel dropout removed from the "
+        "photo: more than 0 % (95 % interval), unlike the 3×3 guess": exceeds(across, 0.0),
     }
     dropped = df[df["guess"] == "neighbours"].groupby("method")["dropped_fraction"].mean()
     numbers = {
@@ -88,10 +88,11 @@ PIXEL_DROP_CLAIM = register(
         statement=(
             "Kept 3×3 neighbours give back most of what element-wise dropout removes from a "
             "photo, much less of what 9×9 blocks remove, and nothing of a dropped channel "
-            "(by construction); the other colour channels give back most of a dropped channel."
+            "(by construction); the other colour channels give back part of a dropped "
+            "channel, how much depending on which channels were dropped."
         ),
-        # ten seeds: how much of a dropped channel the others give back depends on whether one
-        # or two of the three colour channels were dropped, so it varies a lot between draws
+        # ten seeds: how much of a dropped channel the others give back depends on which of the
+        # three colour channels were dropped, so it varies a lot between draws
         n_seeds=10,
         experiment=pixel_drop_experiment,
         decide=pixel_drop_decide,
