@@ -440,7 +440,7 @@ def mc_band(path: Path) -> None:
     first = df[df["seed"] == df["seed"].min()]
     grid, train = first[first["part"] == "grid"], first[first["part"] == "train"]
     x, mean, std = grid["x"], grid["mc_mean"], grid["mc_std"]
-    _, ax = plt.subplots(figsize=(8, 3.8))
+    _, ax = plt.subplots(figsize=(10, 3.2))
     with plots.use_course_style():
         ax.axvspan(0, 1, color="0.93", label="training range")
         ax.fill_between(x, mean - 2 * std, mean + 2 * std, alpha=0.3, label="MC mean ± 2 std")
@@ -451,7 +451,7 @@ def mc_band(path: Path) -> None:
         ax.set_xlabel("x")
         ax.set_ylabel("y")
         ax.set_title("MC dropout band: 20 noisy points, dropout 0.1 (first seed)")
-        ax.legend(loc="lower left", fontsize=8)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     _save(ax, path)
 
 
