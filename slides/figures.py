@@ -457,18 +457,12 @@ def mc_band(path: Path) -> None:
 
 @figure
 def mc_uncertainty(path: Path) -> None:
-    from dropoutcourse import data, engine, experiments, plots
+    from dropoutcourse import claims, plots
 
-    # the "dropout" row of experiments.regularizer_table with its defaults: digits, 300
-    # examples, 64-256-256-10, hidden dropout 0.5, experiments.TRAINING, 60 epochs, 5 seeds
-    ds = data.load_digits(train_size=300)
-    configs = [engine.ReplicaConfig(hidden_rate=0.5, seed=s) for s in SEEDS]
-    result = engine.train_replicas(
-        ds, configs, hidden=(256, 256), epochs=60, verbose=False, **experiments.TRAINING
-    )
-    proba = result.predict_proba(ds.x_test, mc_samples=50, seed=1)  # (R, N, C)
-    entropy = -(proba * np.log(np.clip(proba, 1e-12, 1))).sum(-1).ravel()
-    wrong = (proba.argmax(-1) != np.asarray(ds.y_test)[None, :]).ravel()
+    # the claim's run: the "dropout" row of experiments.regularizer_table with its defaults
+    # (digits, 300 examples, 64-256-256-10, hidden dropout 0.5, 60 epochs, 5 seeds), 50 passes
+    df = claims.run("mc_entropy").data
+    entropy, wrong = df["entropy"].to_numpy(), df["wrong"].to_numpy(bool)
     _, ax = plt.subplots(figsize=(8, 3.8))
     with plots.use_course_style():
         bins = np.linspace(0, entropy.max(), 30)

@@ -9,6 +9,8 @@
   ``model(x, training=True)`` averages to the wrong prediction, ignores the input when it
   predicts one point at a time and overwrites BatchNorm's moving statistics;
   ``layers.mc_predict`` does none of that.
+* ``mc_entropy`` — 300 digits, dropout 0.5, 50 MC passes on the test set (deck 06): wrong
+  predictions have a higher entropy than correct ones, but the two overlap.
 """
 
 from __future__ import annotations
@@ -323,5 +325,107 @@ MC_PREDICT_BATCHNORM = register(
         n_seeds=5,
         experiment=bn_pitfall_experiment,
         decide=bn_pitfall_decide,
+    )
+)
+
+
+# --------------------------------------------------------------------------- MC entropy
+
+#: The "dropout" row of ``experiments.regularizer_table`` with its defaults: 300 digits,
+#: 64-256-256-10, hidden dropout 0.5, ``experiments.TRAINING``, 60 epochs; 50 MC passes.
+MC_ENTROPY = dict(train_size=300, hidden=(256, 256), hidden_rate=0.5, epochs=60, mc_samples=50)
+#: "As confident as the correct answers": below this quantile of the correct ones' entropy.
+CONFIDENT_QUANTILE = 0.9
+
+
+def mc_entropy_experiment(seeds: list[int]) -> pd.DataFrame:
+    """One row per (seed, test image): entropy of the MC-averaged prediction and whether it is wrong."""
+    from dropoutcourse import data, engine, experiments
+
+    s = MC_ENTROPY
+    digits = data.load_digits(train_size=s["train_size"])
+    configs = [engine.ReplicaConfig(hidden_rate=s["hidden_rate"], seed=seed) for seed in seeds]
+    result = engine.train_replicas(
+        digits,
+        configs,
+        hidden=s["hidden"],
+        epochs=s["epochs"],
+        verbose=False,
+        **experiments.TRAINING,
+    )
+    proba = result.predict_proba(digits.x_test, mc_samples=s["mc_samples"], seed=seeds[0] + 1)
+    entropy = -(proba * np.log(np.clip(proba, 1e-12, 1))).sum(-1)  # (R, N), nats
+    wrong = proba.argmax(-1) != np.asarray(digits.y_test)[None, :]
+    n = digits.x_test.shape[0]
+    return pd.DataFrame(
+        {"seed": np.repeat(seeds, n), "entropy": entropy.ravel(), "wrong": wrong.ravel()}
+    )
+
+
+def entropy_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per seed: counts, median entropies, AUC and the share of confident mistakes.
+
+    ``auc`` — probability that a random wrong prediction has a higher entropy than a random
+    correct one (0.5: no signal, 1: perfect separation); ``confident_wrong`` — share of the
+    wrong predictions whose entropy is below the 90th percentile of the correct ones.
+    """
+    from scipy import stats
+
+    rows = []
+    for seed, g in df.groupby("seed"):
+        e, w = g["entropy"].to_numpy(), g["wrong"].to_numpy(bool)
+        u = stats.mannwhitneyu(e[w], e[~w]).statistic
+        rows.append(
+            {
+                "seed": seed,
+                "n_wrong": int(w.sum()),
+                "n_correct": int((~w).sum()),
+                "median_wrong": float(np.median(e[w])),
+                "median_correct": float(np.median(e[~w])),
+                "auc": float(u / (w.sum() * (~w).sum())),
+                "confident_wrong": float(np.mean(e[w] < np.quantile(e[~w], CONFIDENT_QUANTILE))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def mc_entropy_decide(df: pd.DataFrame):
+    s = entropy_summary(df)
+    higher = paired_difference(s["median_wrong"], s["median_correct"])
+    auc = paired_difference(s["auc"])
+    confident = paired_difference(100 * s["confident_wrong"])
+    checks = {
+        "wrong predictions are less certain: their median entropy is higher than the correct "
+        "ones' (paired by seed, 95 % interval above 0)": exceeds(higher, 0.0),
+        "the entropy flags mistakes better than chance (AUC, 95 % interval above 0.5)": exceeds(
+            auc, 0.5
+        ),
+        "but the two overlap: some mistakes are as confident as 90 % of the correct answers "
+        "(95 % interval of their share above 0)": exceeds(confident, 0.0),
+    }
+    numbers = {
+        "median_wrong": s["median_wrong"].mean(),
+        "median_correct": s["median_correct"].mean(),
+        "auc": auc.mean,
+        "confident_wrong": confident.mean,
+        "n_wrong": int(s["n_wrong"].sum()),
+        "n_correct": int(s["n_correct"].sum()),
+        "error": 100 * s["n_wrong"].sum() / (s["n_wrong"].sum() + s["n_correct"].sum()),
+        "n_seeds": int(len(s)),
+    }
+    return checks, numbers
+
+
+MC_ENTROPY_CLAIM = register(
+    Claim(
+        name="mc_entropy",
+        lecture=6,
+        statement=(
+            "On the digits, MC-dropout predictions that are wrong have a clearly higher entropy "
+            "than correct ones, but the two overlap: some mistakes are made confidently."
+        ),
+        n_seeds=5,
+        experiment=mc_entropy_experiment,
+        decide=mc_entropy_decide,
     )
 )
