@@ -232,6 +232,27 @@ def test_l6_mc_band_rule_fails_when_the_band_does_not_widen():
     assert [k for k, ok in flat.items() if not ok] == [k for k in flat if "wid" in k]
 
 
+def _entropies(shift: float, n_seeds: int = 5) -> pd.DataFrame:
+    """A synthetic mc_entropy run: wrong predictions' entropies shifted up by ``shift``."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for s in range(n_seeds):
+        wrong = np.arange(400) < 40
+        entropy = rng.exponential(0.2, 400) + shift * wrong
+        frames.append(pd.DataFrame({"seed": s, "entropy": entropy, "wrong": wrong}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_l6_mc_entropy_rule_needs_a_signal_and_an_overlap():
+    checks, numbers = claims.lecture6.mc_entropy_decide(_entropies(0.2))
+    assert all(checks.values()) and 0.5 < numbers["auc"] < 1
+    assert numbers["n_wrong"] == 200 and numbers["error"] == pytest.approx(10)
+    no_signal = claims.lecture6.mc_entropy_decide(_entropies(0.0))[0]
+    assert not all(no_signal.values())
+    separated = claims.lecture6.mc_entropy_decide(_entropies(50.0))[0]
+    assert [k for k, ok in separated.items() if not ok] == [k for k in separated if "overlap" in k]
+
+
 def test_l6_recurrent_masks_are_shared_over_time():
     t, units, rate = 12, 24, 0.3
     assert not sequence_demos.is_shared_over_time(
