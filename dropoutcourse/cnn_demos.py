@@ -28,6 +28,8 @@ __all__ = [
     "DROP_METHODS",
     "drop_pixels",
     "neighbour_reconstruction",
+    "channel_reconstruction",
+    "GUESSES",
     "reconstruction_error",
     "pixel_drop_study",
     "theoretical_variance_shift",
@@ -37,6 +39,9 @@ __all__ = [
 
 #: How :func:`drop_pixels` can drop: single values, whole channels, or square blocks.
 DROP_METHODS: tuple[str, ...] = ("element", "channel", "block")
+#: How a dropped value can be guessed: from kept 3×3 neighbours in its own channel, or from the
+#: kept *other* channels at the same pixel (what a 1×1 convolution can compute).
+GUESSES: tuple[str, ...] = ("neighbours", "channels")
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -120,6 +125,35 @@ def neighbour_reconstruction(
     return np.where(keep, dropped, guess).astype(dropped.dtype)
 
 
+def channel_reconstruction(
+    dropped: np.ndarray, keep: np.ndarray, *, fill: float | None = None
+) -> np.ndarray:
+    """Guess every dropped value as the mean of the *kept other channels* at the same pixel.
+
+    The across-channel counterpart of :func:`neighbour_reconstruction`: it uses no spatial
+    neighbour at all, only the correlation between channels (a 1×1 convolution can compute
+    it). Works on any array whose last axis is the channel axis (at least 2 channels). Where
+    no other channel was kept at that pixel, the guess is ``fill`` (default: the mean of all
+    kept values, or 0 if nothing was kept). Kept values are returned unchanged.
+    """
+    dropped = check_float_array(np.asarray(dropped), "dropped")
+    keep = np.asarray(keep, dtype=bool)
+    if keep.shape != dropped.shape:
+        raise ValueError(f"keep must have the shape of dropped {dropped.shape}, got {keep.shape}")
+    if dropped.ndim < 1 or dropped.shape[-1] < 2:
+        raise ValueError(
+            f"dropped must have at least 2 channels on its last axis, got shape {dropped.shape}"
+        )
+    values = np.where(keep, dropped, 0.0)
+    k = keep.astype(values.dtype)
+    total = values.sum(-1, keepdims=True) - values  # the other channels only
+    count = k.sum(-1, keepdims=True) - k
+    if fill is None:
+        fill = float(dropped[keep].mean()) if keep.any() else 0.0
+    guess = np.where(count > 0, total / np.maximum(count, 1.0), fill)
+    return np.where(keep, dropped, guess).astype(dropped.dtype)
+
+
 def reconstruction_error(
     image: np.ndarray,
     method: str,
@@ -128,34 +162,43 @@ def reconstruction_error(
     block_size: int = 7,
     n_copies: int = 4,
     size: int = 3,
+    guess: str = "neighbours",
     rng: np.random.Generator | None = None,
 ) -> dict[str, float | str]:
-    """Drop with ``method``, reconstruct from neighbours, and score the guess on dropped values.
+    """Drop with ``method``, guess the dropped values back, and score the guess on them.
 
-    Returns a dict with ``method``, ``dropped_fraction``, ``rmse`` (root-mean-square error of
-    the neighbour guess on the dropped values), ``baseline_rmse`` (error of guessing the mean
-    of the kept values everywhere: "knowing nothing local") and ``recovered`` =
-    1 − rmse²/baseline_rmse², the share of the dropped values' variance that the neighbours
-    give back (1: dropout hid nothing; 0: the neighbours are no better than a blind guess).
-    NaN errors if nothing was dropped.
+    ``guess``: ``"neighbours"`` (:func:`neighbour_reconstruction`, the kept ``size``×``size``
+    window of the same channel) or ``"channels"`` (:func:`channel_reconstruction`, the kept
+    other channels at the same pixel). Returns a dict with ``method``, ``guess``,
+    ``dropped_fraction``, ``rmse`` (root-mean-square error of the guess on the dropped
+    values), ``baseline_rmse`` (error of guessing the mean of the kept values everywhere:
+    "knowing nothing local") and ``recovered`` = 1 − rmse²/baseline_rmse², the share of the
+    dropped values' variance that the guess gives back (1: dropout hid nothing; 0: no better
+    than a blind guess). NaN errors if nothing was dropped.
     """
     image = _check_image(image)
+    if guess not in GUESSES:
+        raise ValueError(f"guess must be one of {GUESSES}, got {guess!r}")
     dropped, keep = drop_pixels(
         image, method, rate, block_size=block_size, n_copies=n_copies, rng=rng
     )
     truth = np.broadcast_to(image[None], dropped.shape)
     fill = float(dropped[keep].mean()) if keep.any() else 0.0
-    guess = neighbour_reconstruction(dropped, keep, size=size, fill=fill)
+    if guess == "neighbours":
+        guess_values = neighbour_reconstruction(dropped, keep, size=size, fill=fill)
+    else:
+        guess_values = channel_reconstruction(dropped, keep, fill=fill)
     lost = ~keep
     if not lost.any():
         rmse = baseline = recovered = float("nan")
     else:
-        mse = float(np.mean((guess[lost] - truth[lost]) ** 2))
+        mse = float(np.mean((guess_values[lost] - truth[lost]) ** 2))
         base = float(np.mean((fill - truth[lost]) ** 2))
         rmse, baseline = float(np.sqrt(mse)), float(np.sqrt(base))
         recovered = 1.0 - mse / base if base > 0 else float("nan")
     return {
         "method": method,
+        "guess": guess,
         "dropped_fraction": float(lost.mean()),
         "rmse": rmse,
         "baseline_rmse": baseline,
@@ -172,27 +215,35 @@ def pixel_drop_study(
     seeds: Iterable[int] = range(5),
     n_copies: int = 4,
     size: int = 3,
+    guesses: Sequence[str] = ("neighbours",),
 ) -> pd.DataFrame:
-    """:func:`reconstruction_error` for every method and seed: one row per (method, seed).
+    """:func:`reconstruction_error` for every guess, method and seed: one row per combination.
 
-    Columns: ``method, seed, rate, block_size, dropped_fraction, rmse, baseline_rmse,
-    recovered``. Summarise with ``df.groupby("method").recovered.agg(["mean", "std"])``.
+    Every guess of one (method, seed) scores the *same* dropout masks (paired). Columns:
+    ``method, guess, seed, rate, block_size, dropped_fraction, rmse, baseline_rmse,
+    recovered``. Summarise with ``df.groupby(["guess", "method"]).recovered.mean()``.
     """
+    unknown = [g for g in guesses if g not in GUESSES]
+    if not guesses or unknown:
+        raise ValueError(f"guesses must be a non-empty subset of {GUESSES}, got {guesses!r}")
     rows = []
     for seed in seeds:
         for method in methods:
-            res = reconstruction_error(
-                image,
-                method,
-                rate,
-                block_size=block_size,
-                n_copies=n_copies,
-                size=size,
-                rng=np.random.default_rng(seed),
-            )
-            rows.append({"seed": seed, "rate": rate, "block_size": block_size, **res})
+            for guess in guesses:
+                res = reconstruction_error(
+                    image,
+                    method,
+                    rate,
+                    block_size=block_size,
+                    n_copies=n_copies,
+                    size=size,
+                    guess=guess,
+                    rng=np.random.default_rng(seed),
+                )
+                rows.append({"seed": seed, "rate": rate, "block_size": block_size, **res})
     cols = [
         "method",
+        "guess",
         "seed",
         "rate",
         "block_size",
@@ -246,6 +297,7 @@ def variance_shift(
     * ``out_var_train`` / ``out_var_infer`` — variance of the block's final output in each mode.
     """
     import keras
+    import tensorflow as tf
 
     rate = check_rate(rate)
     rng = np.random.default_rng(seed)
@@ -259,12 +311,15 @@ def variance_shift(
         drop = keras.layers.Dropout(rate, seed=seed)
         bn = keras.layers.BatchNormalization(momentum=momentum)
         bn.build((None, n_units))
-        for _ in range(n_steps):
-            x = batch()
+
+        def train_step(x, drop=drop, bn=bn, order=order):
             if order == "dropout→BN":
-                bn(drop(x, training=True), training=True)
-            else:
-                drop(bn(x, training=True), training=True)
+                return bn(drop(x, training=True), training=True)
+            return drop(bn(x, training=True), training=True)
+
+        step = tf.function(train_step, autograph=False)  # one trace: a fast training loop
+        for _ in range(n_steps):
+            step(tf.constant(batch()))
         x = batch()
 
         def var(a) -> float:

@@ -34,8 +34,8 @@ DECK_FIGURES: dict[str, list[str]] = {
     "02": ["thinned_networks", "mc_vs_ws"],
     "03": ["rate_sweep", "data_size"],
     "04": ["gaussian_vs_bernoulli", "linear_identity", "regularizers"],
-    "05": ["pixel_drop", "pixel_recovery", "variance_shift"],
-    "06": ["mc_uncertainty"],
+    "05": ["pixel_drop", "pixel_recovery", "cnn_variants", "variance_shift"],
+    "06": ["mc_band", "mc_uncertainty"],
 }
 
 FIGURES: dict[str, Callable[[Path], None]] = {}
@@ -210,35 +210,86 @@ def pixel_drop(path: Path) -> None:
 
 @figure
 def pixel_recovery(path: Path) -> None:
-    from dropoutcourse import cnn_demos, data, plots
+    from dropoutcourse import claims, plots
 
-    img = data.load_photo("china.jpg", size=4)
-    df = cnn_demos.pixel_drop_study(img, rate=0.3, seeds=range(5))
-    _, ax = plt.subplots(figsize=(7, 3.8))
-    plots.bar_with_spread(
-        df,
-        by="method",
-        y="recovered",
-        ax=ax,
-        title="Dropped signal recovered from the 3×3 neighbours (5 seeds)",
-    )
+    # the claim's run (lecture 5 §1): china.jpg at half size, rate 0.5, 9×9 blocks, both guesses
+    rec = claims.lecture5.recovered_table(claims.run("pixel_drop").data)  # %, seeds × columns
+    guesses = {"neighbours": "3×3, same channel", "channels": "other channels, same pixel"}
+    methods = ("element", "block", "channel")
+    rng = np.random.default_rng(0)  # jitter of the dots only
+    _, ax = plt.subplots(figsize=(8, 3.8))
+    with plots.use_course_style():
+        for j, (guess, label) in enumerate(guesses.items()):
+            pos = np.arange(len(methods)) + (j - 0.5) * 0.38
+            means = [rec[guess][m].mean() for m in methods]
+            ax.bar(pos, means, width=0.36, color=plots.PALETTE[j], alpha=0.8, label=label)
+            for x, m in zip(pos, methods, strict=True):
+                vals = rec[guess][m].to_numpy()
+                ax.scatter(x + rng.uniform(-0.08, 0.08, len(vals)), vals, s=9, color="black")
+        ax.set_xticks(range(len(methods)), ["element-wise", "9×9 blocks", "whole channel"])
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("dropped signal recovered (%)")
+        ax.set_title("Guessing dropped values back (rate 0.5; bars = mean, dots = seeds)")
+        ax.legend(loc="upper center", fontsize=8)
     _save(ax, path)
 
 
 @figure
-def variance_shift(path: Path) -> None:
-    from dropoutcourse import cnn_demos, plots
+def cnn_variants(path: Path) -> None:
+    from dropoutcourse import claims, plots
 
+    # the claim's run (lecture 5 §3): 300 8×8 digits, 5 variants × 10 seeds, paired by seed
+    result = claims.run("cnn_variants")
+    paired = claims.lecture5.cnn_paired(result.data)
+    margin = result.numbers["margin"]
+    with plots.use_course_style():
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+        for i, v in enumerate(paired.index):
+            row = paired.loc[v]
+            for ax, (lo, mid, hi) in (
+                (ax1, row[["loss_rise_lo", "loss_rise", "loss_rise_hi"]]),
+                (ax2, row[["test_lo", "test_diff", "test_hi"]]),
+            ):
+                yerr = [[mid - lo], [hi - mid]]
+                ax.errorbar(i, mid, yerr=yerr, fmt="D", color=plots.PALETTE[i], capsize=5)
+        ax2.axhspan(-margin, margin, color="0.9", zorder=0, label=f"±margin ({margin:.2f})")
+        for ax in (ax1, ax2):
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.set_xticks(range(len(paired)), paired.index)
+        ax1.set_ylabel("training loss − no dropout")
+        ax1.set_title("Positive control: dropout raises the training loss (95 %)")
+        ax2.set_ylabel("test accuracy − no dropout (points)")
+        ax2.set_title("Test accuracy: paired difference (90 % interval)")
+        ax2.legend(loc="lower right")
+    _save(fig, path)
+
+
+@figure
+def variance_shift(path: Path) -> None:
+    from dropoutcourse import claims, cnn_demos, plots
+
+    # the formula, and the claim's measurement (lecture 5 §4: real BatchNorm, 5 seeds)
+    measured = claims.run("variance_shift").data
     rates = np.linspace(0.0, 0.7, 29)
     ratio = [cnn_demos.theoretical_variance_shift(r, mean=1.0, var=1.0)["ratio"] for r in rates]
     _, ax = plt.subplots(figsize=(7, 3.6))
     with plots.use_course_style():
-        ax.plot(rates, ratio, color=plots.PALETTE[0])
+        ax.plot(rates, ratio, color=plots.PALETTE[0], label="formula, dropout→BN")
+        for i, (order, g) in enumerate(measured.groupby("order", sort=False)):
+            ax.scatter(
+                g["rate"],
+                g["bn_output_var_infer"],
+                color=plots.PALETTE[i + 1],
+                s=20,
+                zorder=3,
+                label=f"measured, {order} (dots = seeds)",
+            )
         ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
-        ax.set_ylim(0, 1.05)
-        ax.set_xlabel("dropout rate before BatchNorm")
-        ax.set_ylabel("test variance / train variance")
+        ax.set_ylim(0, 1.15)
+        ax.set_xlabel("dropout rate")
+        ax.set_ylabel("BN output variance at inference")
         ax.set_title("Variance shift for a unit with mean 1, variance 1")
+        ax.legend(loc="lower left", fontsize=8)
     _save(ax, path)
 
 
@@ -383,19 +434,37 @@ def regularizers(path: Path) -> None:
 
 
 @figure
-def mc_uncertainty(path: Path) -> None:
-    from dropoutcourse import data, engine, experiments, plots
+def mc_band(path: Path) -> None:
+    from dropoutcourse import claims, plots
 
-    # the "dropout" row of experiments.regularizer_table with its defaults: digits, 300
-    # examples, 64-256-256-10, hidden dropout 0.5, experiments.TRAINING, 60 epochs, 5 seeds
-    ds = data.load_digits(train_size=300)
-    configs = [engine.ReplicaConfig(hidden_rate=0.5, seed=s) for s in SEEDS]
-    result = engine.train_replicas(
-        ds, configs, hidden=(256, 256), epochs=60, verbose=False, **experiments.TRAINING
-    )
-    proba = result.predict_proba(ds.x_test, mc_samples=50, seed=1)  # (R, N, C)
-    entropy = -(proba * np.log(np.clip(proba, 1e-12, 1))).sum(-1).ravel()
-    wrong = (proba.argmax(-1) != np.asarray(ds.y_test)[None, :]).ravel()
+    # the claim's run (lecture 6 §1): the first seed's band, its training points and sin 2πx
+    df = claims.run("mc_band").data
+    first = df[df["seed"] == df["seed"].min()]
+    grid, train = first[first["part"] == "grid"], first[first["part"] == "train"]
+    x, mean, std = grid["x"], grid["mc_mean"], grid["mc_std"]
+    _, ax = plt.subplots(figsize=(10, 3.2))
+    with plots.use_course_style():
+        ax.axvspan(0, 1, color="0.93", label="training range")
+        ax.fill_between(x, mean - 2 * std, mean + 2 * std, alpha=0.3, label="MC mean ± 2 std")
+        ax.plot(x, mean, color=plots.PALETTE[0], label="MC mean (50 passes)")
+        ax.plot(x, grid["truth"], "k--", linewidth=1, label="true sin 2πx")
+        ax.scatter(train["x"], train["y"], color="black", s=16, zorder=3, label="training data")
+        ax.set_ylim(-3, 3)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        ax.set_title("MC dropout band: 20 noisy points, dropout 0.1 (first seed)")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    _save(ax, path)
+
+
+@figure
+def mc_uncertainty(path: Path) -> None:
+    from dropoutcourse import claims, plots
+
+    # the claim's run: the "dropout" row of experiments.regularizer_table with its defaults
+    # (digits, 300 examples, 64-256-256-10, hidden dropout 0.5, 60 epochs, 5 seeds), 50 passes
+    df = claims.run("mc_entropy").data
+    entropy, wrong = df["entropy"].to_numpy(), df["wrong"].to_numpy(bool)
     _, ax = plt.subplots(figsize=(8, 3.8))
     with plots.use_course_style():
         bins = np.linspace(0, entropy.max(), 30)

@@ -47,6 +47,45 @@ def test_element_dropout_is_easy_to_undo_blocks_and_channels_are_not():
     assert rec["channel"] == pytest.approx(0.0, abs=1e-6)  # no neighbour survives in-channel
 
 
+def test_channel_reconstruction_uses_the_other_channels_at_the_same_pixel():
+    x = np.array([[[[1.0, 3.0, 8.0], [2.0, 0.0, 0.0]]]], np.float32)  # (1, 1, 2, 3)
+    keep = np.array([[[[True, True, False], [True, False, False]]]])
+    guess = cnn_demos.channel_reconstruction(x, keep, fill=-1.0)
+    assert guess[0, 0, 0, 2] == pytest.approx(2.0)  # mean of the kept channels 1 and 3
+    assert guess[0, 0, 1, 1] == pytest.approx(2.0)  # only channel 0 kept there
+    np.testing.assert_array_equal(guess[keep], x[keep])
+    nothing = np.zeros_like(keep)
+    assert (cnn_demos.channel_reconstruction(x, nothing, fill=-1.0) == -1.0).all()
+    with pytest.raises(ValueError, match="channels"):
+        cnn_demos.channel_reconstruction(x[..., :1], keep[..., :1])
+    with pytest.raises(ValueError, match="guess"):
+        cnn_demos.reconstruction_error(_smooth_image(), "channel", 0.5, guess="both")
+    with pytest.raises(ValueError, match="guesses"):
+        cnn_demos.pixel_drop_study(_smooth_image(), 0.5, guesses=())
+
+
+def test_an_across_channel_guess_recovers_channel_dropout_of_correlated_channels():
+    """Channel dropout hides nothing from a guess that looks across correlated channels."""
+    base = _smooth_image()[..., :1]
+    img = np.concatenate([base, 0.9 * base + 0.05, 0.8 * base + 0.1], axis=-1)
+    df = cnn_demos.pixel_drop_study(
+        img, 0.5, seeds=range(3), methods=("channel",), guesses=cnn_demos.GUESSES
+    )
+    rec = df.groupby("guess")["recovered"].mean()
+    assert rec["neighbours"] == pytest.approx(0.0, abs=1e-6)  # by construction: none survives
+    assert rec["channels"] > 0.5
+    flipped = np.concatenate([base, 1.0 - base], axis=-1)  # anti-correlated: the mean misleads
+    df = cnn_demos.pixel_drop_study(
+        flipped, 0.5, seeds=range(3), methods=("channel",), guesses=("channels",)
+    )
+    assert df["recovered"].mean() < 0.0
+    same = np.concatenate([base, base, base], axis=-1)
+    df = cnn_demos.pixel_drop_study(
+        same, 0.5, seeds=range(3), methods=("channel",), guesses=("channels",)
+    )
+    assert df["recovered"].min() > 0.5  # equal channels: exact wherever one channel survived
+
+
 def test_theoretical_variance_shift():
     res = cnn_demos.theoretical_variance_shift(0.5, mean=1.0, var=1.0)
     assert res["train_var"] == pytest.approx(3.0)

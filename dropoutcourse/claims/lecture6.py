@@ -1,0 +1,431 @@
+"""Lecture 6 (beyond): the Monte-Carlo dropout band, and the BatchNorm pitfall of MC dropout.
+
+* ``mc_band`` — 20 noisy samples of sin 2πx on [0, 1], 1-128-128-1 networks with dropout 0.1
+  (replica engine, Adam, full batch, 1000 steps), T = 50 passes of ``layers.mc_predict`` on a
+  grid over [−0.5, 1.5]. The band widens away from the data; it is *epistemic only* (the
+  spread of the thinned networks, no observation noise τ⁻¹), so it misses noisy training
+  points; and it costs T forward passes instead of one.
+* ``mc_predict_batchnorm`` — the same task, a BatchNorm network trained with Keras ``fit``:
+  ``model(x, training=True)`` averages to the wrong prediction, ignores the input when it
+  predicts one point at a time and overwrites BatchNorm's moving statistics;
+  ``layers.mc_predict`` does none of that.
+* ``mc_entropy`` — 300 digits, dropout 0.5, 50 MC passes on the test set (deck 06): wrong
+  predictions have a higher entropy than correct ones, but the two overlap.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from dropoutcourse.claims.core import Claim, register
+from dropoutcourse.stats import exceeds, paired_difference
+
+#: The settings of lecture 6 §1 (one definition for notebook, slides and tests).
+MC_BAND = dict(
+    n_train=20,
+    noise=0.2,
+    hidden=(128, 128),
+    hidden_rate=0.1,
+    epochs=1000,
+    learning_rate=0.01,
+    n_samples=50,
+    grid=(-0.5, 1.5, 201),
+)
+#: Where the band is judged: inside the data range, and away from it (x < −0.25 or x > 1.25).
+INSIDE, OUTSIDE = (0.0, 1.0), (-0.25, 1.25)
+#: Pre-declared minimal widening: the band is more than 20 % wider away from the data.
+MIN_WIDENING = 1.2
+#: The band is ±2 std: a calibrated 95 % predictive band would cover about 95 % of the points.
+BAND_Z, NOMINAL = 2.0, 0.95
+
+
+def mc_grid() -> np.ndarray:
+    """The prediction grid of lecture 6 §1, shape (201, 1)."""
+    lo, hi, n = MC_BAND["grid"]
+    return np.linspace(lo, hi, n, dtype="float32")[:, None]
+
+
+def _time(fn, repeats: int = 3) -> float:
+    """Best wall time of ``repeats`` calls (seconds)."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def mc_band_experiment(seeds: list[int]) -> pd.DataFrame:
+    """One row per (seed, point): MC mean and std on the grid and at the training inputs.
+
+    Columns ``seed, part ("grid"/"train"), x, y (observed; NaN on the grid), truth (sin 2πx),
+    mc_mean, mc_std, det`` (the deterministic, dropout-off prediction) and, per seed, the
+    measured times ``t_single`` (one dropout-off pass over grid + training inputs) and
+    ``t_mc`` (the T passes of ``mc_predict`` over the same inputs).
+    """
+    from dropoutcourse import data, engine, layers, models
+
+    s = MC_BAND
+    wave = data.make_polynomial(n_train=s["n_train"], noise=s["noise"], seed=0)
+    configs = [engine.ReplicaConfig(hidden_rate=s["hidden_rate"], seed=seed) for seed in seeds]
+    trained = engine.train_replicas(
+        wave,
+        configs,
+        hidden=s["hidden"],
+        epochs=s["epochs"],
+        batch_size=s["n_train"],
+        optimizer="adam",
+        learning_rate=s["learning_rate"],
+        verbose=False,
+    )
+    grid = mc_grid()
+    x_all = np.concatenate([grid, wave.x_train.astype("float32")])
+    part = ["grid"] * len(grid) + ["train"] * len(wave.x_train)
+    y_obs = np.concatenate([np.full(len(grid), np.nan), wave.y_train])
+    net = models.mlp(1, 0, hidden=s["hidden"], hidden_rate=s["hidden_rate"])
+    frames = []
+    for r, seed in enumerate(seeds):
+        net.set_weights(trained.replica_weights(r))
+        det = np.asarray(net(x_all, training=False))[:, 0]  # also warms the model up
+        t0 = time.perf_counter()
+        mean, std = layers.mc_predict(net, x_all, n_samples=s["n_samples"], seed=seed)
+        t_mc = time.perf_counter() - t0
+        t_single = _time(lambda: net(x_all, training=False), repeats=5)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "seed": seed,
+                    "part": part,
+                    "x": x_all[:, 0],
+                    "y": y_obs,
+                    "truth": np.sin(2 * np.pi * x_all[:, 0]),
+                    "mc_mean": mean[:, 0],
+                    "mc_std": std[:, 0],
+                    "det": det,
+                    "t_single": t_single,
+                    "t_mc": t_mc,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def band_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per seed: std inside/outside the data, their ratio, and the band's coverage.
+
+    ``cover_train`` — share of the noisy training points inside mean ± 2 std;
+    ``cover_truth_in`` / ``cover_truth_out`` — share of the true curve inside the band on the
+    grid, inside [0, 1] and away from it; ``noise_sd`` — the observation noise estimated from
+    the training residuals of the MC mean; ``cover_train_noise`` — training coverage once that
+    noise is added to the band (std² + noise_sd²); ``cost`` — t_mc / t_single.
+    """
+    rows = []
+    for seed, g in df.groupby("seed"):
+        grid, train = g[g["part"] == "grid"], g[g["part"] == "train"]
+        x = grid["x"]
+        inside = (x >= INSIDE[0]) & (x <= INSIDE[1])
+        outside = (x < OUTSIDE[0]) | (x > OUTSIDE[1])
+        hit = (grid["truth"] - grid["mc_mean"]).abs() <= BAND_Z * grid["mc_std"]
+        resid = train["y"] - train["mc_mean"]
+        noise_sd = float(np.sqrt(np.mean(resid**2)))
+        total_sd = np.sqrt(train["mc_std"] ** 2 + noise_sd**2)
+        rows.append(
+            {
+                "seed": seed,
+                "std_inside": grid.loc[inside, "mc_std"].mean(),
+                "std_outside": grid.loc[outside, "mc_std"].mean(),
+                "cover_train": float((resid.abs() <= BAND_Z * train["mc_std"]).mean()),
+                "cover_truth_in": float(hit[inside].mean()),
+                "cover_truth_out": float(hit[outside].mean()),
+                "noise_sd": noise_sd,
+                "cover_train_noise": float((resid.abs() <= BAND_Z * total_sd).mean()),
+                "cost": float(g["t_mc"].iloc[0] / g["t_single"].iloc[0]),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["ratio"] = out["std_outside"] / out["std_inside"]
+    return out
+
+
+def mc_band_decide(df: pd.DataFrame):
+    b = band_summary(df)
+    ratio = paired_difference(b["ratio"])
+    cover = paired_difference(100 * b["cover_train"])
+    checks = {
+        "the band widens away from the data on every seed (std outside / inside > 1)": (
+            b["ratio"].min() > 1
+        ),
+        f"on average it is more than {MIN_WIDENING:g}× as wide away from the data "
+        "(95 % interval of the mean ratio)": exceeds(ratio, MIN_WIDENING),
+        "the band is epistemic only: it covers fewer than 95 % of the noisy training points "
+        "(95 % interval below 95 %)": cover.hi < 100 * NOMINAL,
+        f"the band is not free: T = {MC_BAND['n_samples']} passes take at least T/2 times as "
+        "long as one ordinary pass, on every seed": bool(
+            (b["cost"] >= MC_BAND["n_samples"] / 2).all()
+        ),
+    }
+    numbers = {
+        "ratio": ratio.mean,
+        "ratio_lo": ratio.lo,
+        "ratio_min": ratio.min,
+        "ratio_max": ratio.max,
+        "std_inside": b["std_inside"].mean(),
+        "std_outside": b["std_outside"].mean(),
+        "cover_train": cover.mean,
+        "cover_train_min": cover.min,
+        "cover_train_max": cover.max,
+        "cover_truth_in": 100 * b["cover_truth_in"].mean(),
+        "cover_truth_out": 100 * b["cover_truth_out"].mean(),
+        "noise_sd": b["noise_sd"].mean(),
+        "cover_train_noise": 100 * b["cover_train_noise"].mean(),
+        "cost": b["cost"].mean(),
+        "n_samples": int(MC_BAND["n_samples"]),
+        "n_train": int(MC_BAND["n_train"]),
+        "n_seeds": int(len(b)),
+    }
+    return checks, numbers
+
+
+MC_BAND_CLAIM = register(
+    Claim(
+        name="mc_band",
+        lecture=6,
+        statement=(
+            "The MC-dropout band widens away from the training data on every seed, but it is "
+            "the spread of the thinned networks only: without an observation-noise term it "
+            "misses many noisy training points, and it costs T forward passes instead of one."
+        ),
+        # ten seeds: how much wider the band gets away from the data varies a lot between
+        # networks (from barely to twice as wide)
+        n_seeds=10,
+        experiment=mc_band_experiment,
+        decide=mc_band_decide,
+    )
+)
+
+
+# --------------------------------------------------------------------------- BatchNorm pitfall
+
+#: The BatchNorm network of lecture 6 §1 (Keras ``fit``: the 20 points repeated 25×).
+BN_NET = dict(hidden=(64, 64), hidden_rate=0.1, repeat=25, epochs=20, batch_size=50, n_samples=50)
+#: x = −0.5, 0.5, 1.5: the grid points predicted one at a time with ``training=True``.
+SINGLE_POINTS = (0, 100, 200)
+
+
+def _rms(a, b) -> float:
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
+    """One row per seed: how far each MC recipe lands from the model's own prediction.
+
+    Columns ``seed, rms_good`` (``mc_predict`` mean − deterministic prediction, RMS over the
+    grid), ``rms_naive`` (mean of ``model(x, training=True)`` − deterministic), ``det_range``
+    (range of the deterministic prediction on the grid), ``single_range`` /
+    ``det_single_range`` (range over x = −0.5, 0.5, 1.5 of one-point ``training=True`` calls
+    and of the deterministic prediction there), ``moving_mean_change`` (max change of bn1's
+    moving mean after the naive calls) and ``predict_change`` (max change of ``predict``).
+    """
+    import keras
+
+    from dropoutcourse import data, layers, models
+
+    s = BN_NET
+    wave = data.make_polynomial(n_train=MC_BAND["n_train"], noise=MC_BAND["noise"], seed=0)
+    grid = mc_grid()
+    rows = []
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        net = models.mlp(
+            1,
+            0,
+            hidden=s["hidden"],
+            hidden_rate=s["hidden_rate"],
+            batch_norm=True,
+            optimizer="adam",
+            learning_rate=0.01,
+            seed=seed,
+        )
+        net.fit(
+            np.tile(wave.x_train, (s["repeat"], 1)),
+            np.tile(wave.y_train, s["repeat"]),
+            epochs=s["epochs"],
+            batch_size=s["batch_size"],
+            verbose=0,
+        )
+        det = net.predict(grid, verbose=0)[:, 0]
+        before = net.get_layer("bn1").moving_mean.numpy().copy()
+        good, _ = layers.mc_predict(net, grid, n_samples=s["n_samples"], seed=seed)
+        naive = np.stack(
+            [net(grid, training=True).numpy()[:, 0] for _ in range(s["n_samples"])]
+        ).mean(0)
+        single = [float(net(grid[i : i + 1], training=True)[0, 0]) for i in SINGLE_POINTS]
+        after = net.predict(grid, verbose=0)[:, 0]
+        rows.append(
+            {
+                "seed": seed,
+                "rms_good": _rms(good[:, 0], det),
+                "rms_naive": _rms(naive, det),
+                "det_range": float(np.ptp(det)),
+                "single_range": float(np.ptp(single)),
+                "det_single_range": float(np.ptp(det[list(SINGLE_POINTS)])),
+                "moving_mean_change": float(
+                    np.abs(net.get_layer("bn1").moving_mean.numpy() - before).max()
+                ),
+                "predict_change": float(np.abs(after - det).max()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def bn_pitfall_decide(df: pd.DataFrame):
+    worse = paired_difference(df["rms_naive"], df["rms_good"])
+    checks = {
+        "mc_predict's mean stays close to the model's own prediction: RMS below 10 % of the "
+        "prediction's range on every seed": (df["rms_good"] < 0.1 * df["det_range"]).all(),
+        "the naive training=True mean is farther off (paired RMS difference, 95 % interval "
+        "above 0) and at least twice as far on every seed": (
+            exceeds(worse, 0.0) and (df["rms_naive"] > 2 * df["rms_good"]).all()
+        ),
+        "one point at a time, training=True ignores the input: the output range over "
+        "x = −0.5, 0.5, 1.5 is below half the deterministic one, on every seed": (
+            df["single_range"] < 0.5 * df["det_single_range"]
+        ).all(),
+        "the naive calls change the model: bn1's moving mean and predict() move, on every seed": (
+            (df["moving_mean_change"] > 1e-4) & (df["predict_change"] > 1e-3)
+        ).all(),
+    }
+    numbers = {
+        "rms_good": df["rms_good"].mean(),
+        "rms_naive": df["rms_naive"].mean(),
+        "rms_gap": worse.mean,
+        "rms_gap_lo": worse.lo,
+        "det_range": df["det_range"].mean(),
+        "single_range": df["single_range"].mean(),
+        "det_single_range": df["det_single_range"].mean(),
+        "moving_mean_change": df["moving_mean_change"].mean(),
+        "predict_change": df["predict_change"].mean(),
+        "n_seeds": int(len(df)),
+    }
+    return checks, numbers
+
+
+MC_PREDICT_BATCHNORM = register(
+    Claim(
+        name="mc_predict_batchnorm",
+        lecture=6,
+        statement=(
+            "With BatchNorm, model(x, training=True) is no MC dropout: its average misses the "
+            "model's prediction, one point at a time it ignores the input, and it overwrites "
+            "BatchNorm's moving statistics; layers.mc_predict does none of this."
+        ),
+        n_seeds=5,
+        experiment=bn_pitfall_experiment,
+        decide=bn_pitfall_decide,
+    )
+)
+
+
+# --------------------------------------------------------------------------- MC entropy
+
+#: The "dropout" row of ``experiments.regularizer_table`` with its defaults: 300 digits,
+#: 64-256-256-10, hidden dropout 0.5, ``experiments.TRAINING``, 60 epochs; 50 MC passes.
+MC_ENTROPY = dict(train_size=300, hidden=(256, 256), hidden_rate=0.5, epochs=60, mc_samples=50)
+#: "As confident as the correct answers": below this quantile of the correct ones' entropy.
+CONFIDENT_QUANTILE = 0.9
+
+
+def mc_entropy_experiment(seeds: list[int]) -> pd.DataFrame:
+    """One row per (seed, test image): entropy of the MC-averaged prediction and whether it is wrong."""
+    from dropoutcourse import data, engine, experiments
+
+    s = MC_ENTROPY
+    digits = data.load_digits(train_size=s["train_size"])
+    configs = [engine.ReplicaConfig(hidden_rate=s["hidden_rate"], seed=seed) for seed in seeds]
+    result = engine.train_replicas(
+        digits,
+        configs,
+        hidden=s["hidden"],
+        epochs=s["epochs"],
+        verbose=False,
+        **experiments.TRAINING,
+    )
+    proba = result.predict_proba(digits.x_test, mc_samples=s["mc_samples"], seed=seeds[0] + 1)
+    entropy = -(proba * np.log(np.clip(proba, 1e-12, 1))).sum(-1)  # (R, N), nats
+    wrong = proba.argmax(-1) != np.asarray(digits.y_test)[None, :]
+    n = digits.x_test.shape[0]
+    return pd.DataFrame(
+        {"seed": np.repeat(seeds, n), "entropy": entropy.ravel(), "wrong": wrong.ravel()}
+    )
+
+
+def entropy_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per seed: counts, median entropies, AUC and the share of confident mistakes.
+
+    ``auc`` — probability that a random wrong prediction has a higher entropy than a random
+    correct one (0.5: no signal, 1: perfect separation); ``confident_wrong`` — share of the
+    wrong predictions whose entropy is below the 90th percentile of the correct ones.
+    """
+    from scipy import stats
+
+    rows = []
+    for seed, g in df.groupby("seed"):
+        e, w = g["entropy"].to_numpy(), g["wrong"].to_numpy(bool)
+        u = stats.mannwhitneyu(e[w], e[~w]).statistic
+        rows.append(
+            {
+                "seed": seed,
+                "n_wrong": int(w.sum()),
+                "n_correct": int((~w).sum()),
+                "median_wrong": float(np.median(e[w])),
+                "median_correct": float(np.median(e[~w])),
+                "auc": float(u / (w.sum() * (~w).sum())),
+                "confident_wrong": float(np.mean(e[w] < np.quantile(e[~w], CONFIDENT_QUANTILE))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def mc_entropy_decide(df: pd.DataFrame):
+    s = entropy_summary(df)
+    higher = paired_difference(s["median_wrong"], s["median_correct"])
+    auc = paired_difference(s["auc"])
+    confident = paired_difference(100 * s["confident_wrong"])
+    checks = {
+        "wrong predictions are less certain: their median entropy is higher than the correct "
+        "ones' (paired by seed, 95 % interval above 0)": exceeds(higher, 0.0),
+        "the entropy flags mistakes better than chance (AUC, 95 % interval above 0.5)": exceeds(
+            auc, 0.5
+        ),
+        "but the two overlap: some mistakes are as confident as 90 % of the correct answers "
+        "(95 % interval of their share above 0)": exceeds(confident, 0.0),
+    }
+    numbers = {
+        "median_wrong": s["median_wrong"].mean(),
+        "median_correct": s["median_correct"].mean(),
+        "auc": auc.mean,
+        "confident_wrong": confident.mean,
+        "n_wrong": int(s["n_wrong"].sum()),
+        "n_correct": int(s["n_correct"].sum()),
+        "error": 100 * s["n_wrong"].sum() / (s["n_wrong"].sum() + s["n_correct"].sum()),
+        "n_seeds": int(len(s)),
+    }
+    return checks, numbers
+
+
+MC_ENTROPY_CLAIM = register(
+    Claim(
+        name="mc_entropy",
+        lecture=6,
+        statement=(
+            "On the digits, MC-dropout predictions that are wrong have a clearly higher entropy "
+            "than correct ones, but the two overlap: some mistakes are made confidently."
+        ),
+        n_seeds=5,
+        experiment=mc_entropy_experiment,
+        decide=mc_entropy_decide,
+    )
+)
