@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from dropoutcourse import subprocess_env
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "source"
+SHARED = SOURCE / "_shared"  # helper files copied next to every master before otter assign
 DIST = HERE / "dist"
 
 # lines that carry no information about the solution and may appear anywhere
@@ -42,7 +44,24 @@ PARTIAL_MARKER = "a trailing # SOLUTION marks only part of a multi-line statemen
 
 def masters() -> dict[str, Path]:
     """Map homework name -> master notebook, for every ``source/<hw>/<hw>.ipynb``."""
-    return {p.name: p / f"{p.name}.ipynb" for p in sorted(SOURCE.iterdir()) if p.is_dir()}
+    return {
+        p.name: p / f"{p.name}.ipynb"
+        for p in sorted(SOURCE.iterdir())
+        if p.is_dir() and not p.name.startswith(("_", "."))
+    }
+
+
+def stage(master: Path, into: Path) -> Path:
+    """Copy a master's folder plus the shared helper files into ``into``; return the copy's master.
+
+    otter assign ships only files from the master's own folder (the config's ``files:``), so the
+    helpers every assignment shares live once in ``source/_shared/`` and are copied in here.
+    """
+    target = Path(into) / master.parent.name
+    shutil.copytree(master.parent, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for helper in sorted(SHARED.glob("*.py")) if SHARED.is_dir() else []:
+        shutil.copy2(helper, target / helper.name)
+    return target / master.name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,11 +215,13 @@ def build_one(name: str, master: Path, out: Path, run_tests: bool = True) -> dic
     """Run otter assign for one homework and check the result. Returns a summary dict."""
     result = out / name
     shutil.rmtree(result, ignore_errors=True)
-    cmd = [sys.executable, "-m", "otter", "assign", "-v", str(master), str(result)]
-    if not run_tests:
-        cmd.append("--no-run-tests")
-    env = subprocess_env()  # quiet TensorFlow in the grading kernels
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    with tempfile.TemporaryDirectory(prefix=f"stage-{name}-") as tmp:
+        staged = stage(master, Path(tmp))
+        cmd = [sys.executable, "-m", "otter", "assign", "-v", str(staged), str(result)]
+        if not run_tests:
+            cmd.append("--no-run-tests")
+        env = subprocess_env()  # quiet TensorFlow in the grading kernels
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=staged.parent)
     log = proc.stdout + proc.stderr
     summary = {
         "name": name,
