@@ -147,3 +147,70 @@ def run(test: Callable[[types.SimpleNamespace], None]) -> None:
     checks = types.SimpleNamespace(**{k: v for k, v in globals().items() if not k.startswith("_")})
     with quiet():
         test(checks)
+
+
+# --------------------------------------------------------------------------- experiments (hw3)
+
+
+def changed_settings(expected: dict[str, object], env: dict[str, object]) -> list[str]:
+    """Names in ``expected`` whose value in the notebook's namespace ``env`` differs."""
+    return [name for name, value in expected.items() if env.get(name) != value]
+
+
+def retrain(data: object, rows: list[tuple[float, int]], training: dict) -> dict:
+    """Train the replicas ``(hidden_rate, seed)`` with ``training``; map each to its final row."""
+    from dropoutcourse.engine import ReplicaConfig, train_replicas
+
+    configs = [ReplicaConfig(hidden_rate=float(r), seed=int(s)) for r, s in rows]
+    final = train_replicas(data, configs, **training).final().reset_index(drop=True)
+    return {row: final.iloc[i] for i, row in enumerate(rows)}
+
+
+def spot_rows(final: object, rates: list[float]) -> list[tuple[float, int]]:
+    """Up to three (rate, seed) rows of ``final`` to re-train: rate 0, the best rate, the last rate."""
+    by_rate = final.groupby("hidden_rate")["test_acc"].mean()
+    picks = []
+    for k, rate in enumerate(dict.fromkeys([rates[0], float(by_rate.idxmax()), rates[-1]])):
+        seeds = sorted(final.loc[final["hidden_rate"] == rate, "seed"].tolist())
+        if seeds:
+            picks.append((float(rate), int(seeds[(k + 1) % len(seeds)])))
+    return picks
+
+
+def not_trained(final: object, reference: dict, columns: tuple[str, ...]) -> list[str]:
+    """Rows of ``final`` that disagree with the re-trained ``reference`` rows."""
+    bad = []
+    for (rate, seed), expected in reference.items():
+        got = final[(final["hidden_rate"] == rate) & (final["seed"] == seed)]
+        for column in columns:
+            if column not in got.columns or len(got) == 0:
+                bad.append(f"rate {rate}, seed {seed}: no {column}")
+            elif not all(abs(float(v) - float(expected[column])) < 1e-4 for v in got[column]):
+                bad.append(
+                    f"rate {rate}, seed {seed}: {column} {got[column].tolist()} but training "
+                    f"gives {float(expected[column]):.4f}"
+                )
+    return bad
+
+
+HW3_RATES = [0.0, 0.2, 0.4, 0.6]
+HW3_SEEDS = [0, 1, 2, 3, 4]
+HW3_TRAINING = dict(hidden=(128, 128), epochs=40, learning_rate=0.01, verbose=False)
+
+
+def hw3_not_trained(final: object, cache: dict) -> list[str]:
+    """Why homework 3's ``final`` is not what training gives (empty when it is).
+
+    Training is deterministic, so up to three of the notebook's replicas are trained again with
+    the stated settings (once per grading; ``cache`` keeps them) and compared row by row.
+    """
+    import pandas as pd
+
+    from dropoutcourse.data import load_digits
+
+    if not isinstance(final, pd.DataFrame) or not {"hidden_rate", "seed"} <= set(final.columns):
+        return ["final is not the DataFrame returned by result.final()"]
+    if "rows" not in cache:
+        rows = spot_rows(final, HW3_RATES)
+        cache["rows"] = retrain(load_digits(train_size=200, seed=0), rows, HW3_TRAINING)
+    return not_trained(final, cache["rows"], ("test_acc", "train_acc"))
