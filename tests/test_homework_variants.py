@@ -51,7 +51,9 @@ def _grade_all(tmp_path_factory, name: str, submissions: dict) -> tuple[dict, Pa
         nbformat.write(_submission(solution, replace), folder / f"{sub}.ipynb")
     files = sorted(folder.glob("*.ipynb"))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        rows = pool.map(lambda p: hwgrade.grade_one(Path(summary["zip"]), p, folder / "r"), files)
+        rows = pool.map(
+            lambda p: hwgrade.grade_one(Path(summary["zip"]), p, folder / "r", folder / "f"), files
+        )
     return {Path(r["submission"]).stem: r for r in rows}, folder
 
 
@@ -190,6 +192,16 @@ SUBMISSIONS2 = {
         0.2,
     ),
     "zero_effort": (ZERO2, 0.0, 0.2),
+    # a leftover print in a graded function does not fail a test (the checks capture output)
+    "print_left": (
+        {
+            "def gaussian_std": GAUSSIAN_STD.format(
+                "print(rate) or np.sqrt(rate / (1 - rate))", VAR_CODE
+            )
+        },
+        1.0,
+        1.0,
+    ),
 }
 
 
@@ -218,6 +230,17 @@ def test_hw2_rate_as_keep_is_named_and_penalised_once(graded2):
     assert row["q1"] == 1 and row["q2"] == 4 and row["q3"] == 0 and row["q4"] == 5, row
 
 
+def test_hw2_feedback_has_public_messages_and_no_hidden_tests(graded2):
+    rows, folder = graded2
+    text = (folder / "f" / "rate_as_keep.txt").read_text()
+    assert "KEEP" in text and f"{rows['rate_as_keep']['total']:g} / 16" in text, text
+    _, hidden = hwbuild.secret_lines(hwbuild.masters()[HW2])
+    for sub in SUBMISSIONS2:
+        feedback = (folder / "f" / f"{sub}.txt").read_text()
+        leaked = [line for line in hidden if line in feedback]
+        assert not leaked and "# HIDDEN" not in feedback, (sub, leaked)
+
+
 def test_hw2_delegation_and_patching_lose_every_function_question(graded2):
     rows, folder = graded2
     for sub in ("delegate", "hardcode_patch"):
@@ -225,3 +248,77 @@ def test_hw2_delegation_and_patching_lose_every_function_question(graded2):
             assert rows[sub][question] == 0, (sub, question, rows[sub])
     assert "patching" in _messages(folder, "hardcode_patch", "q2")
     assert "no credit" in _messages(folder, "delegate", "q1")
+
+
+# ---------------------------------------------------------------------------------------------
+# homework 3
+
+CONFIGS = "configs = [ReplicaConfig(hidden_rate=r, seed=s) for r in RATES for s in SEEDS]\n"
+TRAIN = "result = train_replicas(data, configs, **TRAINING)\nfinal = result.final()\n"
+PLOT = (
+    "fig, ax = plt.subplots(figsize=(5, 3.5))\n"
+    "ax.errorbar(table['hidden_rate'], table['mean']{}, marker='o')\n"
+    "ax.set_xlabel('rate')\nax.set_ylabel('test accuracy')\n"
+)
+FABRICATED = (
+    CONFIGS + "fake = np.random.default_rng(0)\n"
+    "final = pd.DataFrame(\n"
+    "    [\n"
+    "        {'hidden_rate': r, 'seed': s, 'train_acc': 1.0,\n"
+    "         'test_acc': 0.9 + 0.03 * r + 0.005 * fake.random()}\n"
+    "        for r in RATES\n        for s in SEEDS\n    ]\n)\n"
+)
+SETTINGS_CELL = (
+    "import matplotlib.pyplot as plt\nimport numpy as np\nimport pandas as pd\n"
+    "from scipy import stats\n\n"
+    "from dropoutcourse.data import load_digits\n"
+    "from dropoutcourse.engine import ReplicaConfig, train_replicas\n"
+    "from dropoutcourse.experiments import summarize\n\n"
+    "data = load_digits(train_size=200, seed=0)\n"
+    "RATES = [0.0, 0.2, 0.4, 0.6]\nSEEDS = [0, 1, 2, 3, 4]\n"
+    "TRAINING = dict(hidden=(128, 128), epochs=20, learning_rate=0.01, verbose=False)\n"
+)
+SUBMISSIONS3 = {
+    "correct": ({}, 1.0, 1.0),
+    "forgot_seed": (
+        {"configs =": CONFIGS.replace(", seed=s", "") + TRAIN},
+        0.55,
+        0.7,
+    ),
+    "sem_bars": (
+        {"fig, ax": PLOT.format(", yerr=table['std'] / np.sqrt(table['n'])")},
+        0.85,
+        0.9,
+    ),
+    "no_yerr": ({"fig, ax": PLOT.format("")}, 0.85, 0.9),
+    "fabricated": ({"configs =": FABRICATED}, 0.0, 0.2),
+    "changed_settings": ({"import matplotlib": SETTINGS_CELL}, 0.0, 0.2),
+}
+
+
+@pytest.fixture(scope="module")
+def graded3(tmp_path_factory):
+    return _grade_all(tmp_path_factory, HW3, SUBMISSIONS3)
+
+
+@pytest.mark.parametrize("sub", list(SUBMISSIONS3))
+def test_hw3_submission_grades_in_its_range(graded3, sub):
+    _in_range(graded3[0], SUBMISSIONS3, sub)
+
+
+def test_hw3_typical_mistakes_are_named_and_penalised_once(graded3):
+    rows, folder = graded3
+    assert "seed=seed" in _messages(folder, "forgot_seed", "q1")
+    assert rows["forgot_seed"]["q2"] == 2 and rows["forgot_seed"]["q3"] == 2, rows["forgot_seed"]
+    assert "standard error" in _messages(folder, "sem_bars", "q3")
+    assert "no yerr" in _messages(folder, "no_yerr", "q3")
+    for sub in ("sem_bars", "no_yerr"):
+        assert rows[sub]["q3"] == 0.5 and rows[sub]["q4"] == 4, rows[sub]
+
+
+def test_hw3_fabricated_or_changed_runs_are_detected(graded3):
+    rows, folder = graded3
+    assert "training with the stated settings" in _messages(folder, "fabricated", "q2")
+    assert "changed the settings" in _messages(folder, "changed_settings", "q1")
+    for sub in ("fabricated", "changed_settings"):
+        assert rows[sub]["q1"] == 0, rows[sub]
