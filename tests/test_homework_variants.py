@@ -320,5 +320,7 @@ def test_hw3_fabricated_or_changed_runs_are_detected(graded3):
     rows, folder = graded3
     assert "training with the stated settings" in _messages(folder, "fabricated", "q2")
     assert "changed the settings" in _messages(folder, "changed_settings", "q1")
-    for sub in ("fabricated", "changed_settings"):
-        assert rows[sub]["q1"] == 0, rows[sub]
+    assert rows["changed_settings"]["q1"] == 0, rows["changed_settings"]
+    # made-up numbers pass the public checks (they look right) and nothing else
+    for question, public in (("q1", 0.5), ("q2", 0.5), ("q3", 0.5), ("q4", 0.5)):
+        assert rows["fabricated"][question] == public, rows["fabricated"]
