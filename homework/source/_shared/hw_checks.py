@@ -99,10 +99,14 @@ def patched_reference() -> list[str]:
     module = sys.modules.get(REFERENCE)
     if module is None:
         return []
+    # its own functions and the package helpers it imports come from the package; anything
+    # else (a notebook function, a lambda) was put there by the notebook
     return [
         n
         for n, v in vars(module).items()
-        if isinstance(v, types.FunctionType) and v.__module__ != REFERENCE
+        if callable(v)
+        and not isinstance(v, type)
+        and not str(getattr(v, "__module__", "")).startswith((PACKAGE, "numpy", "__future__"))
     ]
 
 
