@@ -204,6 +204,15 @@ def grade_many(
             row = grade_one(autograder, path, reports, feedback)
         except Exception as exc:  # noqa: BLE001
             row = {"submission": path.name, "total": 0.0, "possible": None, "error": repr(exc)}
+        if row.get("error") and feedback is not None:
+            feedback.mkdir(parents=True, exist_ok=True)
+            (feedback / f"{path.stem}.txt").write_text(
+                f"{assignment_name(autograder)}: {path.name}\n"
+                "Your submission could not be graded, so it scores 0 for now. Check that it is\n"
+                "the .ipynb saved from JupyterLab (Kernel > Restart and run all, then save) and\n"
+                "ask your instructor.\n",
+                encoding="utf-8",
+            )
         with lock:
             done.append(path.name)
             name = f"{assignment_name(autograder)}/{path.name}"

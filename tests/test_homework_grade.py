@@ -119,6 +119,7 @@ def test_command_line_grades_several_assignments_into_separate_folders(
     with open(out / "hw2-b" / "scores.csv") as f:
         broken = next(r for r in csv.DictReader(f) if r["submission"] == "broken.ipynb")
     assert float(broken["total"]) == 0 and "kernel died" in broken["error"]
+    assert "could not be graded" in (out / "hw2-b" / "feedback" / "broken.txt").read_text()
     with open(out / "gradebook.csv") as f:
         book = {r["student"]: r for r in csv.DictReader(f)}
     assert sorted(book) == ["alice", "bob", "broken"]
