@@ -119,7 +119,8 @@ class Lab:
     remote: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
-        return f"{self.base}/lab/tree/{path}?token={self.token}"
+        """A fresh workspace each time: no tab of an earlier test is restored."""
+        return f"{self.base}/lab/workspaces/{secrets.token_hex(4)}/tree/{path}?token={self.token}"
 
     def api(self, method: str, path: str) -> object:
         request = urllib.request.Request(
@@ -212,12 +213,15 @@ def page(browser, request) -> Iterator[Watched]:
 
 
 def open_notebook(page, lab: Lab, name: str, n_cells: int) -> None:
+    """Open a notebook in a fresh workspace; wait for all its cells and an idle kernel."""
     page.goto(lab.url(f"notebooks/{name}"))
-    page.wait_for_function(
-        f"() => document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length === {n_cells}",
-        timeout=90_000,
-    )
-    page.wait_for_function(f"({KERNEL_STATUS})() === 'idle'", timeout=90_000)
+    count = "() => document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length"
+    try:
+        page.wait_for_function(f"({count})() === {n_cells}", timeout=180_000)
+        page.wait_for_function(f"({KERNEL_STATUS})() === 'idle'", timeout=180_000)
+    except Exception as exc:  # say what was on the screen, not only "timeout"
+        state = page.evaluate(f"[({count})(), ({KERNEL_STATUS})()]")
+        pytest.fail(f"{name}: {state[0]} of {n_cells} cells shown, kernel {state[1]}: {exc}")
 
 
 def cells_of(path: Path) -> list[dict]:
@@ -269,12 +273,12 @@ def test_make_lab_serves_the_readme_and_prints_its_url(page, tmp_path):
 
         page.page.goto(url)
         heading = page.page.locator(".jp-RenderedMarkdown h1").first
-        heading.wait_for(timeout=90_000)
+        heading.wait_for(timeout=180_000)
         assert "dropoutcourse" in heading.inner_text()
         links = page.page.locator(".jp-RenderedMarkdown a[href*='notebooks/']")
         assert links.count() >= len(NOTEBOOKS), "the README links every lecture notebook"
         links.first.click()  # a student's first click: lecture 1 opens in JupyterLab
-        page.page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+        page.page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=180_000)
         assert not page.errors, f"JavaScript errors: {page.errors}"
         assert not page.remote, f"requests leaving the machine: {page.remote}"
     finally:
