@@ -320,8 +320,8 @@ def test_lecture2_runs_from_the_menu_and_its_rate_slider_redraws_the_figure(lab,
     p = page.page
     try:
         open_notebook(p, lab, notebook.name, len(cells))
-        p.locator(".jp-MenuBar-item", has_text="Run").click()
-        p.locator(".lm-Menu-item", has_text="Run All Cells").click()
+        p.get_by_role("menuitem", name="Run", exact=True).click()
+        p.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         p.wait_for_function(
             "() => Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell "
             ".jp-InputPrompt')).every(e => /^\\[\\d+\\]:$/.test(e.textContent.trim()))",
