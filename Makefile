@@ -18,7 +18,7 @@ export PYTHONHASHSEED := 0
 # one run per claim: slides, claim tests and notebooks under test share it (dropoutcourse.claims)
 export DROPOUTCOURSE_CLAIMS_CACHE ?= $(CURDIR)/.claims-cache
 
-.PHONY: lab test lint lock slides homework reproduce benchmark clean
+.PHONY: lab test lint lock slides homework site reproduce benchmark clean
 
 # exactly the locked versions (every file checked against its hash), then the course package
 # itself without dependencies: they are all in the lock
@@ -50,7 +50,7 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra all --universal --generate-hashes \
 	  --python-version 3.11 $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
-test: $(STAMP) slides
+test: $(STAMP) slides site
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -63,6 +63,11 @@ slides: $(STAMP)
 homework: $(STAMP)
 	$(BIN)/python homework/build.py
 
+# the course website (offline): syllabus, executed notebooks, decks + PDFs, homework (student
+# versions) -> site/_build/html/index.html; publishing it: README ("The course website")
+site: $(STAMP) slides homework
+	$(BIN)/python site/build.py
+
 reproduce: $(STAMP)
 	$(BIN)/python -m dropoutcourse reproduce --out results/
 
@@ -71,4 +76,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/notebook_budget.py
 
 clean:
-	rm -rf $(VENV) .claims-cache slides/build slides/node_modules homework/dist results
+	rm -rf $(VENV) .claims-cache slides/build slides/node_modules homework/dist site/_build results
