@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as exc:
-        print(f"error: Sphinx failed (exit {exc.returncode}), see its messages above", file=sys.stderr)
+        print(
+            f"error: Sphinx failed (exit {exc.returncode}), see its messages above", file=sys.stderr
+        )
         return 1
     print(f"site: {html_dir / 'index.html'}")
     return 0

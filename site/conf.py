@@ -22,12 +22,10 @@ nb_output_stderr = "show"
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 
-# math: MathJax 2 from the staged copy, SVG output (needs no web fonts)
-mathjax_path = "mathjax/MathJax.js"
+# math: MathJax 2 from the staged copy (the combined TeX/HTML-CSS configuration it ships), with
+# the STIX-Web fonts of that copy; as in the classic Jupyter notebook
+mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
 mathjax2_config = {
-    "jax": ["input/TeX", "output/SVG"],
-    "extensions": ["tex2jax.js"],
-    "TeX": {"extensions": ["AMSmath.js", "AMSsymbols.js", "noErrors.js", "noUndefined.js"]},
     "tex2jax": {
         "inlineMath": [["\\(", "\\)"]],
         "displayMath": [["\\[", "\\]"]],
@@ -36,10 +34,14 @@ mathjax2_config = {
         "processClass": "math|output_area",
         "ignoreClass": "document",
     },
-    "SVG": {"font": "TeX"},
+    "HTML-CSS": {
+        "availableFonts": [],
+        "preferredFont": None,
+        "imageFont": None,
+        "webFont": "STIX-Web",
+    },
     "showMathMenu": False,
     "messageStyle": "none",
-    "menuSettings": {"zoom": "None"},
 }
 
 html_theme = "alabaster"
