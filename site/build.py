@@ -68,14 +68,16 @@ def index_page(readme: str, lectures: list[Lecture], homework_titles: dict[str, 
     intro = rest[: rest.index("|")].strip()
     rows = []
     for lec in lectures:
-        hw = " ".join(
-            f'<a href="homework/{h}.html">{html.escape(homework_titles[h])}</a>'
+        hw = "<br>".join(
+            f'<a href="homework/{h}.html">{html.escape(homework_titles[h])}</a> '
+            f'(<a href="homework/{h}.ipynb" download>.ipynb</a>)'
             for h in lec.homework
         )
         rows.append(
             "<tr>"
             f"<td>{lec.number}. {html.escape(lec.title)}</td>"
-            f'<td><a href="lectures/{lec.notebook[:-6]}.html">notebook</a></td>'
+            f'<td><a href="lectures/{lec.notebook[:-6]}.html">notebook</a> '
+            f'(<a href="lectures/{lec.notebook}" download>.ipynb</a>)</td>'
             f'<td><a href="slides/{lec.deck}.html">slides</a> · '
             f'<a href="slides/{lec.deck}.pdf">PDF</a></td>'
             f"<td>{hw or '—'}</td>"
