@@ -97,7 +97,11 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def isolated_env(home: Path) -> dict[str, str]:
-    """The test's environment, with Jupyter's per-user state (workspaces, settings) in `home`."""
+    """The test's environment, with Jupyter's per-user state (workspaces, settings) in `home`.
+
+    Checkpoints, which the server writes next to a file when it is opened, go to `home` too:
+    a test that serves the repository itself leaves nothing in it.
+    """
     env = dict(os.environ)
     for name, sub in [
         ("JUPYTER_CONFIG_DIR", "config"),
@@ -107,6 +111,8 @@ def isolated_env(home: Path) -> dict[str, str]:
     ]:
         (home / sub).mkdir(parents=True, exist_ok=True)
         env[name] = str(home / sub)
+    config = {"FileCheckpoints": {"checkpoint_dir": str(home / "checkpoints")}}
+    (home / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
     return env
 
 
@@ -284,6 +290,10 @@ def test_make_lab_serves_the_readme_and_prints_its_url(page, tmp_path):
     finally:
         stop(server)
     assert "Running as root is not recommended" not in log.read_text()
+    left = [
+        str(p.relative_to(ROOT)) for p in ROOT.rglob(".ipynb_checkpoints") if ".venv" not in p.parts
+    ]
+    assert not left, f"serving the repository left checkpoints in it: {left}"
 
 
 # --------------------------------------------------------------------------- every lecture
