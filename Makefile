@@ -23,6 +23,9 @@ export DROPOUTCOURSE_CLAIMS_CACHE ?= $(CURDIR)/.claims-cache
 # exactly the locked versions (every file checked against its hash), then the course package
 # itself without dependencies: they are all in the lock
 $(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' || { \
+	  echo "PYTHON=$(PYTHON) is not Python 3.11 or 3.12 (the versions the lock is made for):"; \
+	  echo "  run e.g. make $(MAKECMDGOALS) PYTHON=python3.12"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
