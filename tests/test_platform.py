@@ -13,6 +13,7 @@ import ast
 import importlib.metadata
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -362,3 +363,24 @@ def test_lock_resolves_with_wheels_only_on_every_platform(platform, python, tmp_
     env = marker_env(platform, python)
     expected = {p.name: p.version for p in PINS if p.active(env)}
     assert resolved == expected
+
+
+def test_make_refuses_a_python_the_lock_is_not_made_for(tmp_path):
+    """`make lab` with another Python says which variable to set, before creating anything."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path)
+    (tmp_path / "requirements").mkdir()
+    shutil.copy(LOCK, tmp_path / "requirements")
+    fake = tmp_path / "python3.13"
+    fake.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import sys; sys.exit(1)'\n")
+    fake.chmod(0o755)
+    run = subprocess.run(
+        [make, "lab", f"PYTHON={fake}"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode != 0
+    assert f"PYTHON={fake} is not Python 3.11 or 3.12" in run.stdout
+    assert "make lab PYTHON=python3.12" in run.stdout
+    assert not (tmp_path / ".venv").exists()
