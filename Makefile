@@ -13,7 +13,6 @@ LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Jupyter refuses to start as root without --allow-root (Docker containers, cloud VMs)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 export TF_CPP_MIN_LOG_LEVEL := 3
-export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 # one run per claim: slides, claim tests and notebooks under test share it (dropoutcourse.claims)
 export DROPOUTCOURSE_CLAIMS_CACHE ?= $(CURDIR)/.claims-cache

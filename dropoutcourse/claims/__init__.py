@@ -8,7 +8,7 @@
 ``python -m dropoutcourse claims --seed-offset 1000`` runs them all on another seed set.
 """
 
-from dropoutcourse.claims import lecture1, lecture2  # noqa: F401  (register their claims)
+from dropoutcourse.claims import lecture1, lecture2, lecture3, lecture4  # noqa: F401  (register)
 from dropoutcourse.claims.core import (
     CACHE_ENV,
     CLAIMS,
