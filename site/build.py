@@ -5,7 +5,8 @@
 
 The site holds the README's syllabus, the executed lecture notebooks (stored outputs, math
 rendered), the slide decks and their PDF handouts (slides/build/), the homework student
-notebooks (homework/dist/*/student/, never the autograder versions) and the set-up
+notebooks and bundles (homework/dist/*/student/ and *-student.zip, never the autograder or
+instructor versions) and the set-up
 instructions. Pages are assembled in a staging folder and rendered by Sphinx with MyST-NB;
 nothing is executed and nothing is fetched from the network.
 """
@@ -70,7 +71,7 @@ def index_page(readme: str, lectures: list[Lecture], homework_titles: dict[str, 
     for lec in lectures:
         hw = "<br>".join(
             f'<a href="homework/{h}.html">{html.escape(homework_titles[h])}</a> '
-            f'(<a href="homework/{h}.ipynb" download>.ipynb</a>)'
+            f'(<a href="homework/{h}-student.zip" download>student bundle, .zip</a>)'
             for h in lec.homework
         )
         rows.append(
@@ -143,7 +144,11 @@ def stage(stage_dir: Path) -> Path:
             shutil.copy(deck, extra / "slides")
     for student in students:
         shutil.copy(student, stage_dir / "homework")
-        shutil.copy(student, extra / "homework")
+        # what students download: the student bundle (notebook, helper file, install notes)
+        bundle = student.parents[1] / f"{student.stem}-student.zip"
+        if not bundle.exists():
+            raise FileNotFoundError(f"{bundle.relative_to(ROOT)} is missing: run `make homework`")
+        shutil.copy(bundle, extra / "homework")
     mathjax = mathjax_dir()
     shutil.copytree(mathjax, stage_dir / "_static" / "mathjax")
     return stage_dir

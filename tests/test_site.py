@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
@@ -26,7 +27,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "site" / "_build" / "html"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-HOMEWORK = sorted(p.name for p in (ROOT / "homework" / "source").iterdir() if p.is_dir())
+# assignments: folders of homework/source/ holding their master notebook (not _shared/)
+HOMEWORK = sorted(
+    p.parent.name
+    for p in (ROOT / "homework" / "source").glob("*/*.ipynb")
+    if p.stem == p.parent.name
+)
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -130,6 +136,7 @@ def test_site_has_a_page_for_every_lecture_assignment_and_deck():
         built(f"lectures/{nb.name}")  # the notebook itself, to download
     for hw in HOMEWORK:
         built(f"homework/{hw}.html")
+        built(f"homework/{hw}-student.zip")
     lectures = site_build.syllabus((ROOT / "README.md").read_text(), HOMEWORK)
     for lec in lectures:
         built(f"slides/{lec.deck}.html")
@@ -157,11 +164,19 @@ def test_homework_pages_hold_no_solution(hw, tmp_path):
     published = tmp_path / hw
     published.mkdir()
     (published / "page.txt").write_text("".join(parse(built(f"homework/{hw}.html")).chunks))
-    shutil.copy(built(f"homework/{hw}.ipynb"), published)
+    with zipfile.ZipFile(built(f"homework/{hw}-student.zip")) as bundle:
+        bundle.extractall(published / "bundle")
+    assert list(published.rglob(f"{hw}.ipynb")), "the bundle holds the student notebook"
     leaks = homework_build.find_leaks(master, published)
     assert not leaks, f"the site publishes solution or hidden-test lines: {leaks[:5]}"
     solutions, _ = homework_build.secret_lines(master)
     assert solutions, "the check needs a master with solutions to mean anything"
+
+
+def test_site_publishes_nothing_for_instructors():
+    names = [p.name for p in HTML.rglob("*") if p.is_file()]
+    private = [n for n in names if "instructor" in n or "autograder" in n]
+    assert not private, f"instructor files on the website: {private}"
 
 
 def _pages() -> list[Path]:
