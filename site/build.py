@@ -70,7 +70,8 @@ def index_page(readme: str, lectures: list[Lecture], homework_titles: dict[str, 
     for lec in lectures:
         hw = "<br>".join(
             f'<a href="homework/{h}.html">{html.escape(homework_titles[h])}</a> '
-            f'(<a href="homework/{h}.ipynb" download>.ipynb</a>)'
+            f'(<a href="homework/{h}-student.zip" download>.zip</a>: notebook, helper file and '
+            "set-up instructions)"
             for h in lec.homework
         )
         rows.append(
@@ -144,6 +145,11 @@ def stage(stage_dir: Path) -> Path:
     for student in students:
         shutil.copy(student, stage_dir / "homework")
         shutil.copy(student, extra / "homework")
+        # what students download: the notebook alone lacks the helper file its checks load
+        bundle = student.parent.parent / f"{student.stem}-student.zip"
+        if not bundle.exists():
+            raise FileNotFoundError(f"{bundle.relative_to(ROOT)} is missing: run `make homework`")
+        shutil.copy(bundle, extra / "homework")
     mathjax = mathjax_dir()
     shutil.copytree(mathjax, stage_dir / "_static" / "mathjax")
     return stage_dir

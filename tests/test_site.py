@@ -26,7 +26,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "site" / "_build" / "html"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-HOMEWORK = sorted(p.name for p in (ROOT / "homework" / "source").iterdir() if p.is_dir())
+# assignments only: homework/source/_shared holds the helper files every assignment ships
+HOMEWORK = sorted(
+    p.name
+    for p in (ROOT / "homework" / "source").iterdir()
+    if p.is_dir() and not p.name.startswith(("_", "."))
+)
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = [
     "--no-sandbox",
