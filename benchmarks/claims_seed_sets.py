@@ -13,7 +13,7 @@ from __future__ import annotations
 import platform
 import sys
 import tempfile
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import dropoutcourse  # noqa: F401  (quiet TensorFlow first)
@@ -23,11 +23,21 @@ from dropoutcourse.claims.table import check_all
 HERE = Path(__file__).resolve().parent
 
 
+def _version(package: str) -> str:
+    # TensorFlow is installed as tensorflow-cpu on Linux x86-64 and Windows
+    for name in (package, f"{package}-cpu"):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return "?"
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ok = check_all(SEED_OFFSETS, out=tmp)
         table = (Path(tmp) / "claims.md").read_text(encoding="utf-8")
-    versions = ", ".join(f"{p} {version(p)}" for p in ("tensorflow-cpu", "keras", "numpy"))
+    versions = ", ".join(f"{p} {_version(p)}" for p in ("tensorflow", "keras", "numpy"))
     text = (
         "# Claims on three seed sets\n\n"
         f"Made by `python benchmarks/claims_seed_sets.py` (= `python -m dropoutcourse claims "

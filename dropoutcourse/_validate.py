@@ -126,7 +126,9 @@ def check_seed(seed: int, name: str = "seed") -> int:
 def check_seeds(seeds, name: str = "seeds", *, at_least: int = 1) -> list[int]:
     """Return ``seeds`` as a list of distinct seeds (see :func:`check_seed`), at least ``at_least``."""
     if isinstance(seeds, str | bytes) or not hasattr(seeds, "__iter__"):
-        raise TypeError(f"{name} must be an iterable of integer seeds, got {seeds!r}")
+        raise TypeError(
+            f"{name} must be an iterable of integer seeds such as range(5), got {seeds!r}"
+        )
     out = [check_seed(s, f"{name} (each seed)") for s in seeds]
     if len(out) < at_least:
         raise ValueError(f"{name} must contain at least {at_least} seed(s), got {len(out)}")

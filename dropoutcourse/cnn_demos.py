@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from dropoutcourse import reference
+from dropoutcourse import _replicas, reference
 from dropoutcourse._validate import check_float_array, check_positive_int, check_rate
 
 __all__ = [
@@ -356,11 +356,6 @@ def variance_shift(
 _KINDS = ("none", "element", "spatial", "dropblock", "head")
 
 
-def _glorot(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int):
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, shape).astype(np.float32)
-
-
 class _ReplicaCNN:
     """R copies of ``models.cnn``'s architecture (without BatchNorm), weights stacked on axis 0.
 
@@ -394,59 +389,55 @@ class _ReplicaCNN:
             k: tf.constant(np.reshape([x == k for x in kinds], shape), tf.bool) for k in _KINDS
         }
         h, w, c = input_shape
-        self.params, convs = [], []
-        rngs = [np.random.default_rng(np.random.SeedSequence([s, 5])) for s in seeds]
+        self.params = []
+        seeds = [int(s) for s in seeds]
+        layer = 0
         for f in filters:
-            k = np.stack([_glorot(g, (3, 3, c, f), 9 * c, 9 * f) for g in rngs])
-            convs.append(
-                tf.Variable(k),
-            )
-            self.params += [convs[-1], tf.Variable(tf.zeros((self.R, 1, 1, 1, f)))]
+            kernel = _replicas.glorot_uniform(seeds, layer, (3, 3, c, f), 9 * c, 9 * f)
+            self.params += [tf.Variable(kernel), tf.Variable(tf.zeros((self.R, 1, 1, 1, f)))]
             c, h, w = f, -(-h // 2), -(-w // 2)
+            layer += 1
         flat = h * w * c
         for n_in, n_out in ((flat, dense_units), (dense_units, n_classes)):
-            self.params += [
-                tf.Variable(np.stack([_glorot(g, (n_in, n_out), n_in, n_out) for g in rngs])),
-                tf.Variable(tf.zeros((self.R, 1, n_out))),
-            ]
+            kernel = _replicas.glorot_uniform(seeds, layer, (n_in, n_out), n_in, n_out)
+            self.params += [tf.Variable(kernel), tf.Variable(tf.zeros((self.R, 1, n_out)))]
+            layer += 1
         self.n_conv = len(filters)
-        self.gen = tf.random.Generator.from_seed(int(seeds[0]) * 7919 + self.R)
+        # every replica draws its masks from its own seed (never from its neighbours')
+        self.keys = [_replicas.key(s, _replicas.MASKS) for s in seeds]
+        self.n_sites = 2 * self.n_conv + 1  # conv element/block, conv spatial, head
 
-    def _conv_mask(self, h):
+    def _uniform(self, counter, site: int, shape):
+        """U[0, 1) noise (R, *shape), each replica's slice from its own key."""
+        return _replicas.replica_uniform(self.keys, counter, site, self.n_sites, shape)
+
+    def _conv_mask(self, h, counter, layer: int):
         """Multiplicative noise (R, N, H, W, C) for the replicas' conv-dropout kinds."""
         tf = self.tf
         shape = tf.shape(h)
         mask = tf.ones_like(h)
+        if "element" in self.kinds or "dropblock" in self.kinds:
+            uniform = tf.reshape(self._uniform(counter, 2 * layer, shape[1:]), shape)
+            uniform = tf.ensure_shape(uniform, h.shape)
         if "element" in self.kinds:
-            keep = tf.cast(self.gen.uniform(shape) >= self.rate, tf.float32) / (1 - self.rate)
+            keep = _replicas.inverted_keep(uniform, self.rate)
             mask = tf.where(self.sel["element"], keep, mask)
         if "spatial" in self.kinds:
-            s = tf.concat([shape[:2], [1, 1], shape[4:]], 0)
-            keep = tf.cast(self.gen.uniform(s) >= self.rate, tf.float32) / (1 - self.rate)
+            per_map = tf.concat([shape[1:2], [1, 1], shape[4:]], 0)  # one draw per (n, channel)
+            keep = _replicas.inverted_keep(
+                self._uniform(counter, 2 * layer + 1, per_map), self.rate
+            )
             mask = tf.where(self.sel["spatial"], keep * tf.ones_like(h), mask)
         if "dropblock" in self.kinds:
-            mask = tf.where(self.sel["dropblock"], self._dropblock(h), mask)
+            keep = 1.0 - _replicas.dropblock_blocks(uniform, self.rate, self.block_size)
+            # rescale per replica, as layers.DropBlock2D does per call: the mean is kept
+            kept = tf.reduce_sum(keep, axis=[1, 2, 3, 4], keepdims=True)
+            size = tf.cast(tf.reduce_prod(tf.shape(h)[1:]), tf.float32)
+            mask = tf.where(self.sel["dropblock"], keep * size / tf.maximum(kept, 1.0), mask)
         return mask
 
-    def _dropblock(self, h):
-        """The mask of ``layers.DropBlock2D`` for every replica (rescaled per replica)."""
-        tf = self.tf
-        _, n, height, width, c = h.shape
-        bs = min(self.block_size, height, width)
-        gamma = self.rate / bs**2 * (height * width) / ((height - bs + 1) * (width - bs + 1))
-        valid = np.zeros((1, 1, height, width, 1), np.float32)
-        lo = bs // 2
-        valid[:, :, lo : lo + height - bs + 1, lo : lo + width - bs + 1, :] = 1.0
-        centres = tf.cast(self.gen.uniform(tf.shape(h)) < gamma, tf.float32) * valid
-        flat = tf.reshape(centres, (-1, height, width, c))
-        blocks = tf.nn.max_pool2d(flat, bs, 1, "SAME")
-        keep = 1.0 - tf.reshape(blocks, tf.shape(h))
-        kept = tf.reduce_sum(keep, axis=[1, 2, 3, 4], keepdims=True)
-        size = tf.cast(tf.reduce_prod(tf.shape(h)[1:]), tf.float32)
-        return keep * size / tf.maximum(kept, 1.0)
-
-    def forward(self, x, training: bool):
-        """Logits (R, N, classes); ``x`` is (R, N, H, W, C)."""
+    def forward(self, x, counter=None):
+        """Logits (R, N, classes); ``x`` is (R, N, H, W, C). Dropout on iff ``counter`` is given."""
         tf = self.tf
         h = x
         for i in range(self.n_conv):
@@ -460,16 +451,16 @@ class _ReplicaCNN:
             patches = tf.reshape(patches, (r, -1, 9 * c))
             out = tf.matmul(patches, tf.reshape(k, (r, 9 * c, -1)))
             h = tf.nn.relu(tf.reshape(out, (r, n, height, width, -1)) + b)
-            if training:
-                h = h * self._conv_mask(h)
+            if counter is not None:
+                h = h * self._conv_mask(h, counter, i)
             pooled = tf.nn.max_pool2d(tf.reshape(h, (-1, height, width, h.shape[-1])), 2, 2, "SAME")
             h = tf.reshape(pooled, (r, n, *pooled.shape[1:]))
         h = tf.reshape(h, (self.R, tf.shape(h)[1], -1))
         w1, b1, w2, b2 = self.params[2 * self.n_conv :]
         h = tf.nn.relu(tf.matmul(h, w1) + b1)
-        if training and "head" in self.kinds:
-            keep = tf.cast(self.gen.uniform(tf.shape(h)) >= self.head_rate, tf.float32)
-            drop = keep / (1 - self.head_rate)
+        if counter is not None and "head" in self.kinds:
+            uniform = self._uniform(counter, self.n_sites - 1, tf.shape(h)[1:])
+            drop = _replicas.inverted_keep(uniform, self.head_rate)
             h = h * tf.where(self.sel["head"][:, :, :, 0, 0], drop, tf.ones_like(h))
         return tf.matmul(h, w2) + b2
 
@@ -501,7 +492,7 @@ def train_cnn_replicas(
     (conv 3×3 → ReLU → [dropout] → max-pool 2×2, per entry of ``filters``; then dense ReLU →
     [head dropout] → softmax), with Keras' Glorot-uniform initialisation, Adam
     (Keras defaults) and mini-batches of ``batch_size`` reshuffled every epoch for every
-    replica. A Keras ``fit`` costs ~0.1 s per epoch whatever the model, so 25 CNNs one after
+    replica, the last one smaller (as in Keras), all from :mod:`dropoutcourse._replicas`. A Keras ``fit`` costs ~0.1 s per epoch whatever the model, so 25 CNNs one after
     another would take minutes; here every layer of all R networks is one batched TensorFlow
     op (the same idea as :mod:`dropoutcourse.engine` for MLPs).
 
@@ -510,8 +501,8 @@ def train_cnn_replicas(
         variants: label → ``{"dropout": kind, "rate": r, "head_rate": r}`` with kind in
             ``none, element, spatial, dropblock, head`` (the ``dropout`` argument of
             ``models.cnn``; defaults rate 0.2, head_rate 0.5).
-        seeds: one replica of every variant per seed (initial weights and shuffles; the
-            dropout masks come from one shared generator).
+        seeds: one replica of every variant per seed: its initial weights, shuffles and
+            dropout masks come from its own seed (never from the other replicas).
         return_net: also return the trained replica network (for tests).
 
     Returns:
@@ -561,30 +552,29 @@ def train_cnn_replicas(
     step = tf.Variable(0.0)
 
     @tf.function(autograph=False)
-    def train_step(idx):
+    def train_step(idx, wts, counter):
         xb, yb = tf.gather(x_train, idx), tf.gather(y_train, idx)  # (R, B, ...)
         with tf.GradientTape() as tape:
-            logits = net.forward(xb, training=True)
+            logits = net.forward(xb, counter)
             loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=logits)
-            total = tf.reduce_sum(tf.reduce_mean(loss, axis=1))  # replicas are independent
+            # weights 1/len(batch): Keras' per-batch mean, also for the short last batch;
+            # replicas are independent, so the sum's gradient is each replica's own
+            total = tf.reduce_sum(wts * loss)
         grads = tape.gradient(total, net.params)
         step.assign_add(1.0)
-        b1, b2, eps = 0.9, 0.999, 1e-7
-        alpha = learning_rate * tf.sqrt(1 - b2**step) / (1 - b1**step)
-        for p, g, m, v in zip(net.params, grads, ms, vs, strict=True):
-            m.assign_add((g - m) * (1 - b1))
-            v.assign_add((g * g - v) * (1 - b2))
-            p.assign_sub(alpha * m / (tf.sqrt(v) + eps))
+        _replicas.adam_update(net.params, grads, ms, vs, step, learning_rate)
 
-    rngs = [np.random.default_rng(np.random.SeedSequence([s, 6])) for s in df["seed"]]
-    for _ in range(epochs):
-        order = np.stack([g.permutation(n) for g in rngs]).astype(np.int32)
-        for start in range(0, n - batch_size + 1, batch_size):  # full batches only
-            train_step(tf.constant(order[:, start : start + batch_size]))
+    shuffles = [_replicas.stream(s, _replicas.SHUFFLE) for s in df["seed"]]
+    steps = -(-n // batch_size)
+    for epoch in range(epochs):
+        idx, wts = _replicas.epoch_batches(shuffles, [n] * R, batch_size, steps)
+        for s in range(steps):
+            counter = tf.constant(epoch * _replicas.STEP_STRIDE + s, tf.int64)
+            train_step(tf.constant(idx[:, s]), tf.constant(wts[:, s]), counter)
 
     @tf.function(autograph=False)
     def logits_of(x):
-        return net.forward(tf.repeat(x[None], R, axis=0), training=False)
+        return net.forward(tf.repeat(x[None], R, axis=0))
 
     for part, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         chunk = 512  # one traced shape: pad the last chunk, then cut the padding off

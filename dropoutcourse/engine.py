@@ -34,17 +34,22 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from dropoutcourse._validate import check_positive_int, check_rate
+from dropoutcourse import _replicas
+from dropoutcourse._validate import (
+    check_finite_array,
+    check_labels,
+    check_positive_int,
+    check_rate,
+    check_same_length,
+)
 from dropoutcourse.data import Dataset
 
 __all__ = ["ReplicaConfig", "TrainResult", "train_replicas"]
 
-# Random streams derived from a replica's seed: one per purpose, so that e.g. changing the
-# number of epochs never changes the initial weights.
-_INIT, _SHUFFLE, _MASKS, _MC = 0, 1, 2, 3
-# Dropout-mask counter = epoch * _STEP_STRIDE + step: independent of how many steps *other*
-# replicas need per epoch (they may have more training samples).
-_STEP_STRIDE = 1_000_000
+# the random streams, the batching, Glorot and Adam are shared with the CNN trainer
+_INIT, _SHUFFLE, _MASKS, _MC = _replicas.INIT, _replicas.SHUFFLE, _replicas.MASKS, _replicas.MC
+_STEP_STRIDE = _replicas.STEP_STRIDE
+_stream, _key, _epoch_batches = _replicas.stream, _replicas.key, _replicas.epoch_batches
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,11 @@ class ReplicaConfig:
         # frozen dataclass: normalise the fields with object.__setattr__
         object.__setattr__(self, "hidden_rate", check_rate(self.hidden_rate, "hidden_rate"))
         object.__setattr__(self, "input_rate", check_rate(self.input_rate, "input_rate"))
-        if not _is_real(self.l2) or not self.l2 >= 0:
-            raise ValueError(f"l2 must be a real number >= 0, got {self.l2!r}")
+        if not _is_real(self.l2) or not 0 <= self.l2 < math.inf:
+            raise ValueError(f"l2 must be a finite real number >= 0, got {self.l2!r}")
         object.__setattr__(self, "l2", float(self.l2))
         if self.max_norm is not None:
-            if not _is_real(self.max_norm) or not self.max_norm > 0:
+            if not _is_real(self.max_norm) or not 0 < self.max_norm < math.inf:
                 raise ValueError(f"max_norm must be None or a number > 0, got {self.max_norm!r}")
             object.__setattr__(self, "max_norm", float(self.max_norm))
         if not isinstance(self.gaussian, bool | np.bool_):
@@ -97,16 +102,6 @@ def _is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(value)
 
 
-def _stream(seed: int, purpose: int, *extra: int) -> np.random.Generator:
-    """An independent NumPy generator for one (seed, purpose) pair."""
-    return np.random.default_rng(np.random.SeedSequence([seed, purpose, *extra]))
-
-
-def _key(seed: int, purpose: int, *extra: int) -> int:
-    """A 31-bit integer key for TensorFlow's stateless random ops."""
-    return int(np.random.SeedSequence([seed, purpose, *extra]).generate_state(1)[0] >> 1)
-
-
 # --------------------------------------------------------------------------- the network
 
 
@@ -121,16 +116,11 @@ class _ReplicaMLP:
         self.sizes = list(sizes)  # [n_in, *hidden, n_out]
         self.n_layers = len(sizes) - 1
         self.kernels, self.biases = [], []
+        seeds = [c.seed for c in self.configs]
         for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-            # Glorot uniform, as Keras' Dense: U(-a, a) with a = sqrt(6 / (fan_in + fan_out))
-            limit = math.sqrt(6.0 / (n_in + n_out))
-            w = np.stack(
-                [
-                    _stream(c.seed, _INIT, layer).uniform(-limit, limit, (n_in, n_out))
-                    for c in self.configs
-                ]
-            )
-            self.kernels.append(tf.Variable(w.astype(np.float32), name=f"kernel{layer}"))
+            # Glorot uniform, as Keras' Dense, from each replica's own stream
+            w = _replicas.glorot_uniform(seeds, layer, (n_in, n_out), n_in, n_out)
+            self.kernels.append(tf.Variable(w, name=f"kernel{layer}"))
             # biases as (R, 1, n_out) so that they broadcast over the sample axis
             zeros = np.zeros((len(self.configs), 1, n_out), np.float32)
             self.biases.append(tf.Variable(zeros, name=f"bias{layer}"))
@@ -158,8 +148,9 @@ class _ReplicaMLP:
                 out.append(None)  # nobody drops here: skip the random numbers entirely
                 continue
             per_replica = []
-            for config, rate, key in zip(self.configs, rates, keys, strict=True):
-                seed = tf.stack([tf.constant(key, tf.int64), counter * n_sites + site])
+            for r, (config, rate) in enumerate(zip(self.configs, rates, strict=True)):
+                # keys: Python ints, or an int64 tensor (R,) so one trace serves every MC seed
+                seed = tf.stack([tf.cast(keys[r], tf.int64), counter * n_sites + site])
                 if rate == 0.0:
                     per_replica.append(tf.ones((batch, width)))
                 elif config.gaussian:
@@ -167,9 +158,9 @@ class _ReplicaMLP:
                     noise = tf.random.stateless_normal((batch, width), seed, 1.0, sigma)
                     per_replica.append(noise)
                 else:
-                    keep = tf.random.stateless_uniform((batch, width), seed) >= rate
+                    uniform = tf.random.stateless_uniform((batch, width), seed)
                     # inverted dropout: kept units are scaled up already during training
-                    per_replica.append(tf.cast(keep, tf.float32) / (1.0 - rate))
+                    per_replica.append(_replicas.inverted_keep(uniform, rate))
             out.append(tf.stack(per_replica))
         return out
 
@@ -244,29 +235,29 @@ class TrainResult:
         finish = (lambda z: z) if self.n_classes == 0 else tf.nn.softmax
         if mc_samples == 0:
             return finish(self._net.forward(x_t)).numpy()
-        stochastic = self._stochastic_pass(seed)
-        total = sum(stochastic(x_t, tf.constant(k, tf.int64)) for k in range(mc_samples))
+        keys = tf.constant([_key(c.seed, _MC, seed) for c in self.configs], tf.int64)
+        stochastic = self._stochastic_pass()
+        total = sum(stochastic(x_t, tf.constant(k, tf.int64), keys) for k in range(mc_samples))
         return (total / mc_samples).numpy()
 
-    def _stochastic_pass(self, seed: int):
-        """One compiled dropout-on pass per MC seed, traced once and reused (no retracing)."""
-        cache = self.__dict__.setdefault("_mc_passes", {})
-        if seed not in cache:
+    def _stochastic_pass(self):
+        """The compiled dropout-on pass, traced once: the MC seed enters as a tensor of keys."""
+        if "_mc_pass" not in self.__dict__:
             tf = self.tf
-            keys = [_key(c.seed, _MC, seed) for c in self.configs]
             finish = (lambda z: z) if self.n_classes == 0 else tf.nn.softmax
             spec = (
                 tf.TensorSpec([None, self._net.sizes[0]], tf.float32),
                 tf.TensorSpec([], tf.int64),
+                tf.TensorSpec([len(self.configs)], tf.int64),
             )
 
             @tf.function(input_signature=spec)
-            def stochastic(x_t, counter):
+            def stochastic(x_t, counter, keys):
                 masks = self._net.masks(keys, counter, tf.shape(x_t)[0])
                 return finish(self._net.forward(x_t, masks))
 
-            cache[seed] = stochastic
-        return cache[seed]
+            self.__dict__["_mc_pass"] = stochastic
+        return self.__dict__["_mc_pass"]
 
     @property
     def tf(self):
@@ -282,28 +273,15 @@ def _check_dataset(data: Dataset) -> None:
             raise TypeError(f"data must be a dropoutcourse.data.Dataset, got {type(data)}")
     if data.n_classes == 1:
         raise ValueError("data.n_classes must be 0 (regression) or >= 2 (classification)")
-
-
-def _epoch_batches(
-    rngs: list[np.random.Generator], sizes: list[int], batch_size: int, steps: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """This epoch's mini-batches: indices (R, steps, B) and loss weights (R, steps, B).
-
-    Replica r shuffles its first sizes[r] samples, cuts them into batches (the last one
-    smaller, as in Keras) and pads with weight 0 up to `steps` batches of B. A sample's
-    weight is 1/len(its batch), so the weighted sum is Keras' per-batch mean.
-    """
-    n_slots = steps * batch_size
-    idx = np.zeros((len(sizes), n_slots), np.int32)
-    wts = np.zeros((len(sizes), n_slots), np.float32)
-    for r, (rng, n) in enumerate(zip(rngs, sizes, strict=True)):
-        idx[r, :n] = rng.permutation(n)
-        counts = np.full(n, batch_size, np.float32)
-        if n % batch_size:
-            counts[-(n % batch_size) :] = n % batch_size  # the short last batch
-        wts[r, :n] = 1.0 / counts
-    shape = (len(sizes), steps, batch_size)
-    return idx.reshape(shape), wts.reshape(shape)
+    # NaN would surface only as "diverged"; mismatched or out-of-range labels as a TF error
+    for part in ("train", "test"):
+        x, y = getattr(data, f"x_{part}"), getattr(data, f"y_{part}")
+        check_finite_array(np.asarray(x, np.float32), f"data.x_{part}")
+        check_same_length(x, y, f"data.x_{part}", f"data.y_{part}")
+        if data.n_classes >= 2:
+            check_labels(y, data.n_classes, f"data.y_{part}")
+        else:
+            check_finite_array(np.asarray(y, np.float32), f"data.y_{part}")
 
 
 def train_replicas(
@@ -338,6 +316,8 @@ def train_replicas(
         if not isinstance(c, ReplicaConfig):
             raise TypeError(f"configs must contain ReplicaConfig objects, got {type(c).__name__}")
     hidden = tuple(check_positive_int(h, "hidden (each layer width)") for h in hidden)
+    if not hidden and any(c.hidden_rate or c.max_norm is not None for c in configs):
+        raise ValueError("hidden=() has no hidden units: hidden_rate and max_norm would do nothing")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     eval_every = check_positive_int(eval_every, "eval_every")
@@ -421,16 +401,8 @@ def train_replicas(
                 v.assign(tf.where(active, v_new, v))
                 p.assign(tf.where(active, p + v_new, p))
         else:
-            b1, b2, eps = 0.9, 0.999, 1e-7
-            t = t_adam + tf.cast(active, tf.float32)
-            t_adam.assign(t)
-            alpha = learning_rate * tf.sqrt(1 - b2**t) / (1 - b1**t)
-            for p, g, m, v in zip(params, grads, slots, slots2, strict=True):
-                m_new = m + (g - m) * (1 - b1)
-                v_new = v + (g * g - v) * (1 - b2)
-                m.assign(tf.where(active, m_new, m))
-                v.assign(tf.where(active, v_new, v))
-                p.assign(tf.where(active, p - alpha * m_new / (tf.sqrt(v_new) + eps), p))
+            t_adam.assign(t_adam + tf.cast(active, tf.float32))
+            _replicas.adam_update(params, grads, slots, slots2, t_adam, learning_rate, active)
         if any_max_norm:
             for w in net.kernels[:-1]:  # the hidden units' incoming weights
                 norms = tf.sqrt(tf.reduce_sum(w**2, axis=1, keepdims=True))  # (R, 1, out)

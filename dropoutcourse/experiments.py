@@ -9,8 +9,9 @@ under a minute on a 2-core CPU. ``full=True`` switches to larger, more paper-lik
 Convention: ``rate`` (and ``hidden_rate``/``input_rate``) is the probability of *dropping* a
 unit. The paper's retention probability is ``p = 1 - rate``.
 
-What the defaults measure is written in each docstring, with the numbers we obtained on the
-course machine; when a set-up does not show the paper's effect, the docstring says so.
+What an experiment shows, with its decision rule and on several seed sets, is a claim of
+:mod:`dropoutcourse.claims` (``python -m dropoutcourse claims``); ``python -m dropoutcourse
+reproduce`` reruns the paper experiments with these defaults and writes the numbers.
 """
 
 from __future__ import annotations
@@ -18,12 +19,21 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from dropoutcourse.stats import paired_comparison  # noqa: F401  (re-exported: lectures use it)
+from dropoutcourse._validate import check_positive_int, check_seeds
+
+# re-exported: the lectures call these as experiments.*
+from dropoutcourse.crossval import (
+    KERAS_TUTORIAL_CONTROLS,
+    KERAS_TUTORIAL_MODELS,
+    cross_validate,
+    keras_tutorial_cv,
+)
+from dropoutcourse.stats import paired_comparison
 
 __all__ = [
     "compare",
@@ -34,6 +44,9 @@ __all__ = [
     "mc_vs_weight_scaling",
     "regularizer_table",
     "cross_validate",
+    "keras_tutorial_cv",
+    "KERAS_TUTORIAL_MODELS",
+    "KERAS_TUTORIAL_CONTROLS",
     "paired_comparison",
     "summarize",
     "DEFAULT_VARIANTS",
@@ -58,9 +71,8 @@ REGULARIZERS: dict[str, dict] = {
 
 FINAL_COLUMNS = ["test_acc", "test_loss", "train_acc", "train_loss"]
 
-#: Optimiser settings of every experiment (override with keyword arguments). Measured on
-#: digits/MNIST-1D: SGD with lr 0.05 and momentum 0.9 *diverges* with dropout 0.5 (even with
-#: max-norm 3), lr 0.01 is stable for all settings; Adam (1e-3) was not faster.
+#: Optimiser settings of every experiment (override with keyword arguments). SGD with lr 0.05
+#: and momentum 0.9 diverges with dropout 0.5 on digits/MNIST-1D; lr 0.01 is stable for all.
 TRAINING: dict[str, object] = {
     "optimizer": "sgd",
     "learning_rate": 0.01,
@@ -73,23 +85,11 @@ TRAINING: dict[str, object] = {
 
 
 def _seeds(seeds: Iterable[int]) -> list[int]:
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        raise TypeError(f"seeds must be an iterable of ints such as range(5), got {seeds!r}")
-    out = list(seeds)
-    if not out:
-        raise ValueError("seeds must contain at least one seed")
-    for s in out:
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:
-            raise ValueError(f"seeds must be non-negative integers, got {s!r}")
-    if len(set(out)) != len(out):
-        raise ValueError(f"seeds must be distinct, got {out}")
-    return [int(s) for s in out]
+    return check_seeds(seeds)
 
 
 def _positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_positive_int(value, name)
 
 
 def _hidden(hidden: Sequence[int] | int) -> tuple[int, ...]:
@@ -240,11 +240,7 @@ def compare(
     ``full``), ``{"no dropout", "dropout 0.5"}`` with dropout on the hidden layers only.
     Add :func:`generalization_gap` columns to read off train − test differences.
 
-    Measured (5 seeds, 50 epochs): test accuracy 0.465 ± 0.016 without dropout vs
-    0.53 ± 0.01 with dropout 0.5; the no-dropout test loss *rises* from epoch ~15 (overfitting)
-    while the dropout one keeps falling. Input dropout 0.2 on top *hurt* on MNIST-1D
-    (0.46 at epoch 100), so it is not in the default. On digits (300 examples) the same
-    comparison gives only +0.8 points (0.937 → 0.945) and no gain in test loss.
+    What it shows is the claim ``flagship`` of :mod:`dropoutcourse.claims` (lecture 1).
     """
     seeds = _seeds(seeds)
     data = _load(data, name="mnist1d", train_size=1000)
@@ -285,13 +281,9 @@ def rate_sweep(
     Returns final rows (one per replica) with ``mode, units, hidden_rate, seed, test_acc,
     test_loss, train_acc, train_loss`` and the engine's other columns.
 
-    Measured (5 seeds, defaults, ~20 s per mode). n fixed (128 units): test accuracy
-    0.936 at rate 0, 0.940–0.943 for rates 0.1–0.6 (flat, as in the paper), 0.935 at 0.7,
-    0.920 at 0.8, and rate 0.9 does *not train at all* (chance level, 0.12) with this
-    learning rate. p·n fixed (32 kept units): 0.920 at rate 0 (32 units), 0.931–0.936 for
-    rates 0.2–0.7 (flat; the paper's optimum near p = 0.6, i.e. rate 0.4, is inside this
-    plateau but not singled out), 0.925 at 0.8, and again chance level at rate 0.9 (320
-    units). The paper's small-p nets do train: they use max-norm and larger learning rates.
+    Rate 0.9 may not train at all with the default learning rate (``untrained_rates`` finds
+    such rates); the paper's small-p nets train because they use max-norm and larger steps.
+    What a sweep shows on digits is the claim ``rate_plateau`` of :mod:`dropoutcourse.claims`.
     """
     from dropoutcourse._validate import check_rate
 
@@ -358,15 +350,9 @@ def data_size_sweep(
     ``input_rate`` applies to the dropout runs only. Use :func:`dropout_gain` for the
     per-seed difference. Columns: the engine's final rows plus ``epochs``.
 
-    Measured (5 seeds, 500 updates, 50–100 s depending on machine load): mean gain in test
-    accuracy (paired by seed) +0.8 ± 1.3 points at 50 examples, +1.2 ± 1.3 at 100, +0.3 at
-    200, +0.1 at 400, −0.1 at 800, −0.2 ± 0.4 at 1200. The *mean* gain is largest on small
-    sets and shrinks with more data, as in the paper, but **no size's gain is significantly
-    different from zero** (one-sample t over 5 seeds), the paper's "no gain on the tiniest
-    sets" is not reproduced, and dropout's test *loss* is higher at every size. At 800–1200
-    examples the equal-updates budget means only 16–24 epochs, where dropout nets (which
-    train more slowly) are not converged. On this data set the effect is too small to see;
-    MNIST-1D (:func:`compare`) shows a large one but is too slow to sweep in a minute.
+    With equal updates, the largest sets get few epochs, where dropout nets (which train more
+    slowly) are not converged. What it shows on digits is the claim ``digits_gain_is_small``
+    of :mod:`dropoutcourse.claims`.
     """
     from dropoutcourse._validate import check_rate
     from dropoutcourse.engine import ReplicaConfig
@@ -434,11 +420,8 @@ def mc_vs_weight_scaling(
     (``predict_proba(mc_samples=k)``) and compares its error with the single deterministic
     weight-scaled pass. Columns: ``seed, replica, k, repeat, mc_error, ws_error``.
 
-    Measured (5 seeds × 3 repetitions, ~35–55 s): MC test error 0.570 at k = 1, 0.501 at
-    k = 5, 0.482 at k = 20, 0.476 at k = 50, 0.475 ± 0.013 at k = 100, vs weight scaling
-    0.473 ± 0.014. As in the paper, MC averaging converges to the weight-scaling error and
-    is within one std of it from k ≈ 20; unlike the paper it does not become slightly better
-    by k = 100 (the difference is +0.2 points, well inside the spread).
+    What this shows, with its decision rule and on several seed sets, is the claim
+    ``mc_vs_weight_scaling`` of :mod:`dropoutcourse.claims` (``python -m dropoutcourse claims``).
     """
     from dropoutcourse._validate import check_rate
 
@@ -463,16 +446,7 @@ def mc_vs_weight_scaling(
     y = np.asarray(data.y_test)
     ws = result.predict_proba(data.x_test, mc_samples=0)
     ws_error = (ws.argmax(-1) != y[None, :]).mean(axis=1)
-    rows = []
-    import tensorflow as tf
-
-    tf_logger = tf.get_logger()
-    level = tf_logger.level
-    tf_logger.setLevel("ERROR")  # each predict_proba call traces anew: keep stderr clean
-    try:
-        rows = _mc_rows(result, data, y, ks, repeats, seeds, ws_error, verbose)
-    finally:
-        tf_logger.setLevel(level)
+    rows = _mc_rows(result, data, y, ks, repeats, seeds, ws_error, verbose)
     return pd.DataFrame(rows)
 
 
@@ -514,12 +488,8 @@ def regularizer_table(
     dropout 0.5 on the hidden layers). Returns final rows (one per replica);
     ``summarize(df, "label")`` gives the table.
 
-    Measured (5 seeds, ~40–55 s): test accuracy none 0.934 ± 0.004, L2 0.935, max-norm
-    0.934, dropout 0.942 ± 0.003, dropout + L2 0.942, dropout + max-norm 0.942. Dropout
-    helps by ~0.8 points; L2 at this strength barely matters; max-norm c = 3 *never binds*
-    at this learning rate (its runs are identical to the ones without it) — the paper's
-    benefit of max-norm comes with the large learning rates it makes possible, and with
-    lr 0.05 our dropout nets diverged even with max-norm 3.
+    The claim ``regularisers`` of :mod:`dropoutcourse.claims` is the measured version on the
+    flagship setting (lecture 4).
     """
     seeds = _seeds(seeds)
     data = _load(data, name="digits", train_size=300)
@@ -535,179 +505,3 @@ def regularizer_table(
         **train_kwargs,
     )
     return result.final().reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- cross-validation
-
-
-def _infer_task(y: np.ndarray) -> str:
-    if y.dtype.kind in "biuOUS":
-        return "classification"
-    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-        return "classification"
-    return "regression"
-
-
-def cross_validate(
-    build_model: Callable[[], object],
-    X,
-    y,
-    *,
-    folds: int = 10,
-    epochs: int = 300,
-    batch_size: int = 16,
-    seed: int = 7,
-    task: str | None = None,
-    verbose: bool = False,
-) -> np.ndarray:
-    """k-fold cross-validation of a Keras model, the protocol of the Keras dropout tutorial.
-
-    ``StratifiedKFold(folds, shuffle=True, random_state=seed)`` for classification (``KFold``
-    for regression); in each fold the inputs are standardised with the *training* part's mean
-    and std, ``build_model()`` must return a fresh compiled Keras model, which is fitted with
-    ``verbose=0`` and scored on the held-out part. Returns one score per fold: accuracy for
-    classification (labels may be strings; a 1-unit output is thresholded at 0.5, otherwise
-    argmax), mean squared error for regression. ``task`` (``"classification"`` or
-    ``"regression"``) is inferred from ``y`` when ``None``: integer, bool, string or
-    integral-float labels mean classification.
-    """
-    import keras
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    if not callable(build_model):
-        raise TypeError("build_model must be a function returning a compiled Keras model")
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (samples × features), got shape {X.shape}")
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"X must be numeric, got dtype {X.dtype}")
-    X = X.astype(np.float32)
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinite values")
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"y must be 1-D with one entry per row of X ({X.shape[0]}), got shape {y.shape}"
-        )
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError("y contains NaN or infinite values")
-    if y.dtype.kind == "O" and any(
-        v is None or (isinstance(v, float) and math.isnan(v)) for v in y
-    ):
-        raise ValueError("y contains missing values")
-    task = _infer_task(y) if task is None else task
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}")
-    folds = _positive_int(folds, "folds")
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size")
-    if folds < 2 or folds > X.shape[0]:
-        raise ValueError(f"folds must be in [2, n_samples={X.shape[0]}], got {folds}")
-    if task == "classification":
-        classes, y_enc = np.unique(y, return_inverse=True)
-        if classes.size < 2:
-            raise ValueError("y must contain at least 2 classes for classification")
-        smallest = np.bincount(y_enc).min()
-        if smallest < folds:
-            raise ValueError(
-                f"folds={folds} is more than the smallest class has members ({smallest})"
-            )
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-        y_model = y_enc.astype(np.int64)
-    else:
-        splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
-        y_model = y.astype(np.float32)
-
-    scores = []
-    for fold, (tr, te) in enumerate(splitter.split(X, y_model)):
-        mean = X[tr].mean(axis=0)
-        std = X[tr].std(axis=0)
-        std[std == 0] = 1.0
-        x_tr, x_te = (X[tr] - mean) / std, (X[te] - mean) / std
-        keras.utils.set_random_seed(seed + fold)
-        model = build_model()
-        if not (hasattr(model, "fit") and hasattr(model, "predict")):
-            raise TypeError(
-                f"build_model() must return a compiled Keras model, got {type(model).__name__}"
-            )
-        model.fit(x_tr, y_model[tr], epochs=epochs, batch_size=batch_size, verbose=0)
-        # a direct call, not predict(): predict traces a new function per fold (stderr noise)
-        pred = np.asarray(model(x_te, training=False))
-        if task == "classification":
-            if pred.ndim == 1 or pred.shape[-1] == 1:
-                labels = (pred.reshape(-1) > 0.5).astype(np.int64)
-            else:
-                labels = pred.argmax(axis=-1)
-            score = float(np.mean(labels == y_model[te]))
-        else:
-            score = float(np.mean((pred.reshape(-1) - y_model[te]) ** 2))
-        scores.append(score)
-        _log(verbose, f"  fold {fold + 1}/{folds}: {score:.4f}")
-    return np.asarray(scores)
-
-
-#: The three networks of the classic Keras dropout tutorial (Brownlee 2016, Sonar data):
-#: a 60-30 MLP, its optimiser, and where the dropout goes. Keyword arguments of `models.mlp`.
-KERAS_TUTORIAL_MODELS: dict[str, dict] = {
-    "baseline": dict(learning_rate=0.01, momentum=0.8),
-    "visible": dict(input_rate=0.2, max_norm=3.0, learning_rate=0.1, momentum=0.9),
-    "hidden": dict(hidden_rate=0.2, max_norm=3.0, learning_rate=0.1, momentum=0.9),
-}
-
-
-def keras_tutorial_cv(
-    X: np.ndarray | None = None,
-    y: np.ndarray | None = None,
-    *,
-    folds: int | None = None,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    seed: int = 7,
-    full: bool = False,
-    verbose: bool = False,
-) -> pd.DataFrame:
-    """The Keras dropout tutorial's k-fold comparison: baseline vs visible vs hidden dropout.
-
-    Every model sees the same folds (``StratifiedKFold(shuffle=True, random_state=seed)``), so
-    scores can be compared fold by fold with :func:`paired_comparison`. Default data: scikit-
-    learn's breast-cancer set (569 × 30, binary; the tutorial's Sonar set is not shipped
-    offline). ``full=True`` is the tutorial's protocol (10 folds × 300 epochs, batch 16; about
-    45 minutes on 2 cores); the default (5 folds × 10 epochs, batch 16) takes about 25 s.
-    Returns one row per (model, fold): ``model, fold, accuracy``.
-
-    Measured with the defaults (2026-11-22): mean fold accuracy 0.970 ± 0.027 (baseline),
-    0.974 ± 0.021 (visible), 0.979 ± 0.025 (hidden); both differences to the baseline are
-    smaller than the fold-to-fold spread (corrected paired t: p = 0.63 and 0.21), as in the
-    tutorial itself.
-    """
-    from sklearn.datasets import load_breast_cancer
-
-    from dropoutcourse import models
-
-    if X is None or y is None:
-        X, y = load_breast_cancer(return_X_y=True)
-    folds = folds if folds is not None else (10 if full else 5)
-    epochs = epochs if epochs is not None else (300 if full else 10)
-    batch_size = batch_size if batch_size is not None else 16
-    n_features = np.asarray(X).shape[1]
-    rows = []
-    for name, kwargs in KERAS_TUTORIAL_MODELS.items():
-        t0 = time.perf_counter()
-        scores = cross_validate(
-            lambda kwargs=kwargs: models.mlp(n_features, 1, hidden=(60, 30), **kwargs),
-            X,
-            y,
-            folds=folds,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-        )
-        rows += [{"model": name, "fold": k + 1, "accuracy": s} for k, s in enumerate(scores)]
-        _log(
-            verbose,
-            f"  {name}: {scores.mean():.4f} ± {scores.std(ddof=1):.4f} "
-            f"({time.perf_counter() - t0:.1f} s)",
-        )
-    return pd.DataFrame(rows)

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from dropoutcourse._replicas import dropblock_blocks
 from dropoutcourse._validate import check_positive_int, check_rate, check_seed
 
 __all__ = [
@@ -128,20 +129,11 @@ class DropBlock2D(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0.0:
             return inputs
-        _, height, width, _ = inputs.shape  # static H and W (needed for gamma and the pool)
-        bs = min(self.block_size, height, width)
-        gamma = self.rate / bs**2 * (height * width) / ((height - bs + 1) * (width - bs + 1))
-
-        # 2. block centres, allowed only where the whole block lies inside the feature map
-        valid = np.zeros((1, height, width, 1), dtype="float32")
-        lo = bs // 2
-        valid[:, lo : lo + height - bs + 1, lo : lo + width - bs + 1, :] = 1.0
+        # 1-3. block centres (where a whole block fits), grown into squares: the course's one
+        # DropBlock mask, shared with the CNN replica trainer (static H and W are needed)
         uniform = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
-        centres = ops.cast(uniform < gamma, "float32") * valid
-
-        # 3. a max-pool turns each centre into a bs x bs square of ones
-        blocks = ops.max_pool(centres, pool_size=bs, strides=1, padding="same")
-        mask = 1.0 - blocks
+        uniform = ops.reshape(uniform, (-1, *inputs.shape[1:]))
+        mask = 1.0 - dropblock_blocks(uniform, self.rate, self.block_size)
 
         # 4. rescale so the mean activation is unchanged (guard against dropping everything)
         count = ops.cast(ops.size(mask), "float32")

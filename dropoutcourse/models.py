@@ -24,7 +24,7 @@ from dropoutcourse._validate import (
 )
 from dropoutcourse.layers import DropBlock2D, ScratchDropout
 
-__all__ = ["mlp", "cnn", "seed002_model", "MLP_KINDS", "CNN_DROPOUTS"]
+__all__ = ["mlp", "cnn", "slide_model", "MLP_KINDS", "CNN_DROPOUTS"]
 
 #: ``kind`` values accepted by :func:`mlp`, and the layer each one uses.
 MLP_KINDS: dict[str, type[keras.layers.Layer]] = {
@@ -280,7 +280,7 @@ def cnn(
 
 
 # ----------------------------------------------------------------------------- slides
-def seed002_model(input_dim: int = 1024, n_classes: int = 10) -> keras.Model:
+def slide_model(input_dim: int = 1024, n_classes: int = 10) -> keras.Model:
     """The functional model of the course's sample slides (one Dropout(0.5) after the first layer).
 
     Compiled with ``categorical_crossentropy`` (so labels must be one-hot), Adam and

@@ -444,7 +444,7 @@ def figures(out: str | Path = "figures", log: Callable[[str], None] = print) -> 
     matplotlib.use("Agg")
     import numpy as np
 
-    from dropoutcourse import plots
+    from dropoutcourse import pictures, plots
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -453,7 +453,7 @@ def figures(out: str | Path = "figures", log: Callable[[str], None] = print) -> 
     sizes = [4, 6, 6, 3]
     written.append(
         plots.save_figure(
-            plots.network_diagram(sizes, title="(a) Standard neural net"),
+            pictures.network_diagram(sizes, title="(a) Standard neural net"),
             out / "network_standard.png",
         )
     )
@@ -463,7 +463,7 @@ def figures(out: str | Path = "figures", log: Callable[[str], None] = print) -> 
     ] + [None]
     written.append(
         plots.save_figure(
-            plots.network_diagram(sizes, masks=masks, title="(b) After applying dropout"),
+            pictures.network_diagram(sizes, masks=masks, title="(b) After applying dropout"),
             out / "network_thinned.png",
         )
     )
@@ -473,7 +473,7 @@ def figures(out: str | Path = "figures", log: Callable[[str], None] = print) -> 
     fig, axes = plt.subplots(1, 3, figsize=(12, 4), layout="constrained")
     for i, ax in enumerate(axes):
         m = [(rng.random(n) >= 0.5).astype(int) for n in sizes[1:-1]]
-        plots.network_diagram(sizes, masks=[None, *m, None], ax=ax, title=f"thinned net {i + 1}")
+        pictures.network_diagram(sizes, masks=[None, *m, None], ax=ax, title=f"thinned net {i + 1}")
     written.append(plots.save_figure(fig, out / "network_ensemble.png"))
     # dropout masks on a digit image, for rates 0, 0.2, 0.5, 0.8
     from sklearn.datasets import load_digits
@@ -486,7 +486,7 @@ def figures(out: str | Path = "figures", log: Callable[[str], None] = print) -> 
         titles.append(f"rate {rate:g}")
     written.append(
         plots.save_figure(
-            plots.image_grid(
+            pictures.image_grid(
                 imgs, titles=titles, ncols=4, suptitle="Inverted dropout on the input"
             ),
             out / "dropout_masks.png",
@@ -502,7 +502,7 @@ def figures(out: str | Path = "figures", log: Callable[[str], None] = print) -> 
     preds = {f"degree {d}": polynomial_predict(x, y, d, grid) for d in (1, 3, 14)}
     written.append(
         plots.save_figure(
-            plots.fit_demo(x, y, grid, preds, truth=np.sin(np.pi * grid)), out / "fit_demo.png"
+            pictures.fit_demo(x, y, grid, preds, truth=np.sin(np.pi * grid)), out / "fit_demo.png"
         )
     )
     for p in written:

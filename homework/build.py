@@ -9,7 +9,11 @@ For each master ``homework/source/<hw>/<hw>.ipynb`` this runs ``otter assign``, 
 ``<out>/<hw>/autograder/`` (solutions notebook, all tests, and the autograder zip, renamed here to
 ``<hw>-autograder.zip``). otter assign also executes the solutions and fails unless they get full
 marks. Afterwards the student folder is checked for leaked solution lines and hidden tests
-(:func:`find_leaks`); any leak fails the build.
+(:func:`find_leaks`); any leak fails the build. Finally two bundles are zipped per homework:
+``<out>/<hw>/<hw>-student.zip`` (the student folder plus a README with install instructions:
+what you hand out) and ``<out>/<hw>/<hw>-instructor.zip`` (solutions, autograder zip and
+``grade.py``: keep private). Helper files in ``source/_shared/`` are copied next to every master
+before ``otter assign``; an assignment ships those its config lists under ``files:``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,7 +37,11 @@ from dropoutcourse import subprocess_env
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "source"
+SHARED = SOURCE / "_shared"  # helper files copied next to every master before otter assign
+TEMPLATES = HERE / "templates"  # README of the student and instructor bundles
 DIST = HERE / "dist"
+# what students install; set HOMEWORK_PACKAGE (or --package) to your course's package location
+PACKAGE = os.environ.get("HOMEWORK_PACKAGE", "dropoutcourse @ git+<course repository URL>")
 
 # lines that carry no information about the solution and may appear anywhere
 TRIVIAL = {"...", "pass", "return", "else:", "try:", "break", "continue", ")", "]", "}"}
@@ -42,7 +52,24 @@ PARTIAL_MARKER = "a trailing # SOLUTION marks only part of a multi-line statemen
 
 def masters() -> dict[str, Path]:
     """Map homework name -> master notebook, for every ``source/<hw>/<hw>.ipynb``."""
-    return {p.name: p / f"{p.name}.ipynb" for p in sorted(SOURCE.iterdir()) if p.is_dir()}
+    return {
+        p.name: p / f"{p.name}.ipynb"
+        for p in sorted(SOURCE.iterdir())
+        if p.is_dir() and not p.name.startswith(("_", "."))
+    }
+
+
+def stage(master: Path, into: Path) -> Path:
+    """Copy a master's folder plus the shared helper files into ``into``; return the copy's master.
+
+    otter assign ships only files from the master's own folder (the config's ``files:``), so the
+    helpers every assignment shares live once in ``source/_shared/`` and are copied in here.
+    """
+    target = Path(into) / master.parent.name
+    shutil.copytree(master.parent, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for helper in sorted(SHARED.glob("*.py")) if SHARED.is_dir() else []:
+        shutil.copy2(helper, target / helper.name)
+    return target / master.name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,18 +216,63 @@ def find_leaks(master: Path, student_dir: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# bundles
+
+
+def _zip_folder(folder: Path, target: Path) -> Path:
+    """Zip ``folder``'s files under a top-level folder named like the zip (without .zip)."""
+    root = target.name.removesuffix(".zip")
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"{root}/{path.relative_to(folder)}")
+    return target
+
+
+def make_bundles(name: str, master: Path, result: Path, package: str = PACKAGE) -> dict:
+    """Write ``<hw>-student.zip`` and ``<hw>-instructor.zip`` into ``result``.
+
+    The student bundle is the student folder (notebook and helper files) plus a README with the
+    install instructions; it is leak-checked like the student folder. The instructor bundle
+    holds the solutions notebook, the autograder zip and ``grade.py``. Returns
+    ``{"student": path, "instructor": path, "leaks": [...]}``.
+    """
+    fill = {"name": name, "package": package}
+    with tempfile.TemporaryDirectory(prefix=f"bundle-{name}-") as tmp:
+        student = Path(tmp) / "student"
+        shutil.copytree(result / "student", student)
+        readme = (TEMPLATES / "student-README.md").read_text(encoding="utf-8")
+        (student / "README.md").write_text(readme.format(**fill), encoding="utf-8")
+        leaks = find_leaks(master, student)
+        student_zip = _zip_folder(student, result / f"{name}-student.zip")
+        instructor = Path(tmp) / "instructor"
+        instructor.mkdir()
+        shutil.copy2(result / "autograder" / f"{name}.ipynb", instructor)
+        shutil.copy2(result / "autograder" / f"{name}-autograder.zip", instructor)
+        shutil.copy2(HERE / "grade.py", instructor)
+        readme = (TEMPLATES / "instructor-README.md").read_text(encoding="utf-8")
+        (instructor / "README.md").write_text(readme.format(**fill), encoding="utf-8")
+        instructor_zip = _zip_folder(instructor, result / f"{name}-instructor.zip")
+    return {"student": student_zip, "instructor": instructor_zip, "leaks": leaks}
+
+
+# ---------------------------------------------------------------------------------------------
 # build
 
 
-def build_one(name: str, master: Path, out: Path, run_tests: bool = True) -> dict:
-    """Run otter assign for one homework and check the result. Returns a summary dict."""
+def build_one(
+    name: str, master: Path, out: Path, run_tests: bool = True, package: str = PACKAGE
+) -> dict:
+    """Run otter assign for one homework, check it, and bundle it. Returns a summary dict."""
     result = out / name
     shutil.rmtree(result, ignore_errors=True)
-    cmd = [sys.executable, "-m", "otter", "assign", "-v", str(master), str(result)]
-    if not run_tests:
-        cmd.append("--no-run-tests")
-    env = subprocess_env()  # quiet TensorFlow in the grading kernels
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    with tempfile.TemporaryDirectory(prefix=f"stage-{name}-") as tmp:
+        staged = stage(master, Path(tmp))
+        cmd = [sys.executable, "-m", "otter", "assign", "-v", str(staged), str(result)]
+        if not run_tests:
+            cmd.append("--no-run-tests")
+        env = subprocess_env()  # quiet TensorFlow in the grading kernels
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=staged.parent)
     log = proc.stdout + proc.stderr
     summary = {
         "name": name,
@@ -209,6 +281,7 @@ def build_one(name: str, master: Path, out: Path, run_tests: bool = True) -> dic
         "tests_passed": PASSED_MESSAGE in log,
         "leaks": [],
         "zip": None,
+        "bundles": {},
     }
     if proc.returncode != 0:
         return summary
@@ -218,11 +291,19 @@ def build_one(name: str, master: Path, out: Path, run_tests: bool = True) -> dic
         zips[-1].rename(stable)
         summary["zip"] = str(stable)
     summary["leaks"] = find_leaks(master, result / "student")
+    if summary["zip"] and not summary["leaks"]:
+        bundles = make_bundles(name, master, result, package)
+        summary["leaks"] = bundles.pop("leaks")
+        summary["bundles"] = {k: str(v) for k, v in bundles.items()}
     return summary
 
 
 def build(
-    names: list[str] | None = None, out: Path = DIST, run_tests: bool = True, jobs: int = 1
+    names: list[str] | None = None,
+    out: Path = DIST,
+    run_tests: bool = True,
+    jobs: int = 1,
+    package: str = PACKAGE,
 ) -> list[dict]:
     """Build the given homeworks (default: all) into ``out``; returns one summary per homework."""
     available = masters()
@@ -233,7 +314,7 @@ def build(
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(lambda n: build_one(n, available[n], out, run_tests), names))
+        return list(pool.map(lambda n: build_one(n, available[n], out, run_tests, package), names))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,9 +329,17 @@ def main(argv: list[str] | None = None) -> int:
         help="do not run the solutions against the autograder tests",
     )
     parser.add_argument("--jobs", type=int, default=1, help="homeworks built in parallel")
+    parser.add_argument(
+        "--package",
+        default=PACKAGE,
+        help="pip requirement students install for the course package (default: "
+        "$HOMEWORK_PACKAGE or a placeholder to edit)",
+    )
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive integer, got {args.jobs}")
     ok = True
-    for s in build(args.names, args.out, not args.no_run_tests, args.jobs):
+    for s in build(args.names, args.out, not args.no_run_tests, args.jobs, args.package):
         if s["returncode"] != 0:
             ok = False
             print(f"FAILED  {s['name']}: otter assign exited with {s['returncode']}\n{s['log']}")
@@ -263,8 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         tests = "solutions pass all autograder tests" if s["tests_passed"] else "tests not run"
         print(
             f"ok      {s['name']}: {tests}; no solution leaks; "
-            f"student notebook in {Path(s['zip']).parent.parent / 'student'}, "
-            f"autograder {s['zip']}"
+            f"hand out {s['bundles']['student']}, keep {s['bundles']['instructor']} private"
         )
     return 0 if ok else 1
 

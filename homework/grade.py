@@ -1,16 +1,25 @@
-"""Grade a folder of submissions locally with ``otter run`` (no docker needed) and write a CSV.
+"""Grade submissions locally with ``otter run`` (no docker needed): scores, reports, feedback.
 
-    python homework/grade.py homework/dist/hw1-implement-dropout/autograder/hw1-implement-dropout-autograder.zip \\
-        submissions/hw1/ --out hw1-scores.csv --jobs 2
+    python homework/grade.py \\
+        homework/dist/hw1-implement-dropout/autograder/hw1-implement-dropout-autograder.zip submissions/hw1/ \\
+        homework/dist/hw2-dropout-variants/autograder/hw2-dropout-variants-autograder.zip submissions/hw2/ \\
+        --out grades/ --jobs 2
 
-Every ``*.ipynb`` in the submissions folder (or a student's ``.zip`` export containing one) is
-run through ``otter run`` in the current environment, one process per submission, and gets one
-CSV row: ``submission, total, possible, percent, <question>...``, plus ``error`` when grading
-itself failed. ``otter run`` also writes the full per-test report (the students' failure
-messages and the source of failed hidden tests: for instructors only) to
-``<out folder>/reports/<assignment>/<submission>.json``; a submission that cannot be graded gets
-a zero with the reason and never stops the batch. Manually graded questions are not part
-of the autograder's total.
+Arguments come in pairs: an autograder zip built by ``build.py`` and the folder of its
+submissions. Every ``*.ipynb`` in a folder (or a student's ``.zip`` export containing one) is run
+through ``otter run`` in the current environment, one process per submission, all assignments
+sharing ``--jobs`` workers. For each assignment ``<hw>`` this writes into ``--out``:
+
+* ``<hw>/scores.csv``: ``submission, total, possible, percent, <question>..., error``;
+* ``<hw>/reports/<submission>.json``: otter's full report, with the source and messages of the
+  hidden tests: **for instructors only**;
+* ``<hw>/feedback/<submission>.txt``: what may go back to the student: the score per question
+  and the messages of the *public* checks (which the student's notebook already shows);
+
+plus ``gradebook.csv``, one row per student (the submission's file name without extension) and
+one total/possible pair per assignment. A submission that cannot be graded gets a zero with the
+reason and never stops the batch; progress goes to stderr. Manually graded questions are not
+part of the autograder's total.
 """
 
 from __future__ import annotations
@@ -19,9 +28,11 @@ import argparse
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,8 +53,17 @@ def _notebook_of(path: Path, workdir: Path) -> Path:
         return target / names[0]
 
 
-def grade_one(autograder: Path, submission: Path, reports: Path | None = None) -> dict:
-    """Run ``otter run`` on one submission; return ``{submission, total, possible, ...}``."""
+def grade_one(
+    autograder: Path,
+    submission: Path,
+    reports: Path | None = None,
+    feedback: Path | None = None,
+) -> dict:
+    """Run ``otter run`` on one submission; return ``{submission, total, possible, ...}``.
+
+    ``reports``: folder for the full instructor report; ``feedback``: folder for the
+    student-safe feedback file (both written as ``<submission stem>.json`` / ``.txt``).
+    """
     row: dict = {"submission": submission.name}
     env = subprocess_env()  # quiet TensorFlow in the grading kernels
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,28 +110,120 @@ def grade_one(autograder: Path, submission: Path, reports: Path | None = None) -
         possible=possible,
         percent=round(100 * total / possible, 1) if possible else 0.0,
     )
+    if feedback is not None:
+        feedback.mkdir(parents=True, exist_ok=True)
+        text = student_feedback(data, row, assignment_name(autograder))
+        (feedback / f"{submission.stem}.txt").write_text(text, encoding="utf-8")
     return row
 
 
+def assignment_name(autograder: Path) -> str:
+    """``hw1-implement-dropout`` for ``.../hw1-implement-dropout-autograder.zip``."""
+    return Path(autograder).name.removesuffix(".zip").removesuffix("-autograder")
+
+
+_QUESTION = re.compile(r"^(\w+) results:")
+_ERROR = re.compile(r"^\s*(\w*(Error|Exception)): (.*)$")
+
+
+def public_messages(data: dict) -> dict[str, list[str]]:
+    """Failure messages of the public checks, per question, from otter's report.
+
+    Only the "Public Tests" entry is read (the checks students run in their notebook); the
+    per-question entries, which include the hidden tests' source, never are.
+    """
+    public = next((t for t in data.get("tests", []) if t.get("name") == "Public Tests"), None)
+    messages: dict[str, list[str]] = {}
+    question = None
+    for line in str((public or {}).get("output", "")).splitlines():
+        if m := _QUESTION.match(line.strip()):
+            question = m.group(1)
+            messages.setdefault(question, [])
+        elif (m := _ERROR.match(line)) and question is not None:
+            messages[question].append(f"{m.group(1)}: {m.group(3)}")
+    return messages
+
+
+def student_feedback(data: dict, row: dict, assignment: str) -> str:
+    """Scores per question and public-check messages; nothing about hidden tests' contents."""
+    messages = public_messages(data)
+    lines = [
+        f"{assignment}: {row['submission']}",
+        f"Autograded score: {row['total']:g} / {row['possible']:g} ({row['percent']:g} %)"
+        " (manually graded questions come separately)",
+        "",
+    ]
+    for test in data.get("tests", []):
+        if test.get("max_score") is None:
+            continue
+        name, score, most = test["name"], float(test.get("score") or 0), float(test["max_score"])
+        lines.append(f"{name}: {score:g} / {most:g}")
+        for message in messages.get(name, []):
+            lines.append(f"    public check failed: {message}")
+        if score < most and not messages.get(name):
+            lines.append("    your public checks passed, but hidden tests (more cases) did not")
+    return "\n".join(lines) + "\n"
+
+
+def submissions_in(folder: Path) -> list[Path]:
+    """The ``*.ipynb`` / ``*.zip`` files directly inside ``folder``, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix in (".ipynb", ".zip"))
+
+
 def grade_folder(
-    autograder: Path, submissions: Path, jobs: int = 1, reports: Path | None = None
+    autograder: Path,
+    submissions: Path,
+    jobs: int = 1,
+    reports: Path | None = None,
+    feedback: Path | None = None,
 ) -> list[dict]:
     """Grade every ``*.ipynb`` / ``*.zip`` directly inside ``submissions``, sorted by name."""
-    files = sorted(p for p in Path(submissions).iterdir() if p.suffix in (".ipynb", ".zip"))
+    job = (Path(autograder), Path(submissions), reports, feedback)
+    return grade_many([job], jobs)[0]
 
-    def safe(path: Path) -> dict:
+
+def grade_many(
+    assignments: list[tuple[Path, Path, Path | None, Path | None]], jobs: int = 1
+) -> list[list[dict]]:
+    """Grade several ``(autograder, folder, reports, feedback)`` batches in one worker pool.
+
+    Returns one list of rows per batch, in the batches' order; progress goes to stderr.
+    """
+    work = [
+        (k, autograder, path, reports, feedback)
+        for k, (autograder, folder, reports, feedback) in enumerate(assignments)
+        for path in submissions_in(folder)
+    ]
+    done: list[str] = []
+    lock = threading.Lock()
+
+    def safe(item) -> tuple[int, dict]:
+        k, autograder, path, reports, feedback = item
         # one broken submission must never stop the batch: it gets a zero with the reason
         try:
-            row = grade_one(Path(autograder), path, reports)
+            row = grade_one(autograder, path, reports, feedback)
         except Exception as exc:  # noqa: BLE001
             row = {"submission": path.name, "total": 0.0, "possible": None, "error": repr(exc)}
-        done.append(path.name)
-        print(f"[{len(done)}/{len(files)}] {path.name}", file=sys.stderr, flush=True)
-        return row
+        if row.get("error") and feedback is not None:
+            feedback.mkdir(parents=True, exist_ok=True)
+            (feedback / f"{path.stem}.txt").write_text(
+                f"{assignment_name(autograder)}: {path.name}\n"
+                "Your submission could not be graded, so it scores 0 for now. Check that it is\n"
+                "the .ipynb saved from JupyterLab (Kernel > Restart and run all, then save) and\n"
+                "ask your instructor.\n",
+                encoding="utf-8",
+            )
+        with lock:
+            done.append(path.name)
+            name = f"{assignment_name(autograder)}/{path.name}"
+            print(f"[{len(done)}/{len(work)}] {name}", file=sys.stderr, flush=True)
+        return k, row
 
-    done: list[str] = []
+    results: list[list[dict]] = [[] for _ in assignments]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(safe, files))
+        for k, row in pool.map(safe, work):
+            results[k].append(row)
+    return results
 
 
 def write_csv(rows: list[dict], out: Path) -> None:
@@ -125,27 +237,78 @@ def write_csv(rows: list[dict], out: Path) -> None:
         writer.writerows(rows)
 
 
+def write_gradebook(by_assignment: dict[str, list[dict]], out: Path) -> None:
+    """One row per student (submission file name without extension), one pair per assignment."""
+    students: dict[str, dict] = {}
+    for hw, rows in by_assignment.items():
+        for row in rows:
+            student = Path(row["submission"]).stem
+            entry = students.setdefault(student, {"student": student})
+            entry[f"{hw} total"] = row["total"]
+            entry[f"{hw} possible"] = row["possible"]
+    possible = {
+        hw: max((r["possible"] or 0.0 for r in rows), default=0.0)
+        for hw, rows in by_assignment.items()
+    }
+    columns = ["student"]
+    for hw in by_assignment:
+        columns += [f"{hw} total", f"{hw} possible"]
+    columns += ["total", "possible", "percent"]
+    for entry in students.values():
+        entry["total"] = sum(entry.get(f"{hw} total") or 0.0 for hw in by_assignment)
+        # a missing or ungradable submission still counts the assignment's full points
+        entry["possible"] = sum(possible.values())
+        entry["percent"] = (
+            round(100 * entry["total"] / entry["possible"], 1) if entry["possible"] else 0.0
+        )
+    with open(out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(sorted(students.values(), key=lambda e: e["student"]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("autograder", type=Path, help="the <hw>-autograder.zip built by build.py")
-    parser.add_argument("submissions", type=Path, help="folder of submitted notebooks")
-    parser.add_argument("--out", type=Path, default=Path("scores.csv"), help="CSV to write")
+    parser.add_argument(
+        "pairs",
+        nargs="+",
+        type=Path,
+        metavar="AUTOGRADER SUBMISSIONS",
+        help="pairs of <hw>-autograder.zip (built by build.py) and the folder of its submissions",
+    )
+    parser.add_argument("--out", type=Path, default=Path("grades"), help="output folder")
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     args = parser.parse_args(argv)
-    if not args.autograder.is_file():
-        parser.error(f"autograder zip {args.autograder} not found; run `make homework` first")
-    if not args.submissions.is_dir():
-        parser.error(f"submissions folder {args.submissions} not found")
-    # one report folder per assignment, so same-named students of two homeworks never collide
-    assignment = args.autograder.name.removesuffix(".zip").removesuffix("-autograder")
-    reports = args.out.parent / "reports" / assignment
-    rows = grade_folder(args.autograder, args.submissions, args.jobs, reports=reports)
-    write_csv(rows, args.out)
-    for row in rows:
-        status = row.get("error") or f"{row['total']:g} / {row['possible']:g}"
-        print(f"{row['submission']}: {status}")
-    print(f"wrote {args.out} ({len(rows)} submissions)")
-    return 0 if all("error" not in r for r in rows) else 1
+    if len(args.pairs) % 2:
+        parser.error("give AUTOGRADER SUBMISSIONS pairs (an autograder zip, then its folder)")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive integer, got {args.jobs}")
+    pairs = list(zip(args.pairs[::2], args.pairs[1::2], strict=True))
+    batches = []
+    for autograder, folder in pairs:
+        if not autograder.is_file() or autograder.suffix != ".zip":
+            parser.error(f"autograder zip {autograder} not found; run `make homework` first")
+        if not folder.is_dir():
+            parser.error(f"submissions folder {folder} not found")
+        # one folder per assignment: same-named students of two homeworks never collide
+        hw = args.out / assignment_name(autograder)
+        batches.append((autograder, folder, hw / "reports", hw / "feedback"))
+    names = [assignment_name(a) for a, _ in pairs]
+    if len(set(names)) != len(names):
+        parser.error(f"an assignment is given twice: {names}")
+    results = grade_many(batches, args.jobs)
+    for hw, rows in zip(names, results, strict=True):
+        (args.out / hw).mkdir(parents=True, exist_ok=True)
+        write_csv(rows, args.out / hw / "scores.csv")
+        for row in rows:
+            status = row.get("error") or f"{row['total']:g} / {row['possible']:g}"
+            print(f"{hw}/{row['submission']}: {status}")
+    write_gradebook(dict(zip(names, results, strict=True)), args.out / "gradebook.csv")
+    print(
+        f"wrote {args.out}/<hw>/scores.csv, reports/ (instructors only), feedback/ (for "
+        f"students) and {args.out / 'gradebook.csv'}"
+    )
+    return 0 if all("error" not in r for rows in results for r in rows) else 1
 
 
 if __name__ == "__main__":

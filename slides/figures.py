@@ -20,9 +20,10 @@ from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import matplotlib  # noqa: E402
+
+import dropoutcourse  # noqa: E402,F401  (before TensorFlow: keeps its import notices off stderr)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -293,12 +294,8 @@ def variance_shift(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- experiments
-# Every experiment figure calls a ``dropoutcourse.experiments`` function with its *default*
-# settings and 5 seeds, the set-up whose measured numbers are in the function's docstring and
-# in ``python -m dropoutcourse reproduce``; the slides quote only those numbers.
-# Measured build times (``build.py --force`` on 2 cores shared with other jobs, load average
-# ≈ 7, so slower than in isolation): memorise 35 s, mc_vs_ws 44 s, rate_sweep 28 s,
-# data_size 56 s, regularizers 39 s, mc_uncertainty 8 s; all 14 figures 216 s.
+# A figure that shows a claim's experiment draws that claim's run (``claims.run(name).data``):
+# the deck's rendered numbers, the notebook and the claim tests all come from that one run.
 SEEDS = range(5)
 
 
@@ -350,40 +347,30 @@ def mc_vs_ws(path: Path) -> None:
 
 @figure
 def rate_sweep(path: Path) -> None:
-    from dropoutcourse import experiments, plots
+    from dropoutcourse import claims, plots
 
-    # defaults: digits, 300 examples, 2 × 128 units (n fixed), rates 0 … 0.9, 60 epochs
-    df = _error_pct(experiments.rate_sweep(seeds=SEEDS))
-    means = df.groupby("hidden_rate")["test_acc"].mean()
-    failed = experiments.untrained_rates(df)  # below twice chance level (10 classes)
+    # the claim's run (lecture 3 §4): 300 digits, 2 × 128 units, rates 0 … 0.75, 30 epochs
+    df = _error_pct(claims.run("rate_plateau").data)
     _, ax = plt.subplots(figsize=(8, 4))
     plots.sweep(
-        df[~df["hidden_rate"].isin(failed)],
+        df,
         x="hidden_rate",
         y="test_error",
         ax=ax,
-        title="Digits, 300 examples, 2 × 128 units: test error vs rate (5 seeds)",
+        title=f"Digits, 300 examples, 2 × 128 units: test error vs rate ({df.seed.nunique()} seeds)",
     )
     ax.set_ylabel("test error (%)")
-    if failed:
-        ax.annotate(
-            f"rate {', '.join(f'{r:g}' for r in failed)}: did not train\n"
-            f"({100 * (1 - means[failed].max()):.0f} % error, chance level), not shown",
-            xy=(0.02, 0.95),
-            xycoords="axes fraction",
-            va="top",
-            fontsize=10,
-        )
     _save(ax, path)
 
 
 @figure
 def data_size(path: Path) -> None:
-    from dropoutcourse import experiments, plots
+    from dropoutcourse import claims, experiments, plots
 
-    # defaults: digits, 50 … 1200 examples, rate 0 vs 0.5, 500 updates per size
-    df = _error_pct(experiments.data_size_sweep(seeds=SEEDS))
+    # the claim's run (lecture 3 §6): digits, 50/200/800 examples, rate 0 vs 0.5, 300 updates
+    df = _error_pct(claims.run("digits_gain_is_small").data)
     gain = experiments.dropout_gain(df, by="train_size").assign(gain=lambda d: 100 * d["gain"])
+    sizes = sorted(df["train_size"].unique())
     with plots.use_course_style():
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
     plots.sweep(
@@ -393,7 +380,7 @@ def data_size(path: Path) -> None:
         by="hidden_rate",
         ax=axes[0],
         logx=True,
-        title="Test error (mean ± std, 5 seeds)",
+        title=f"Test error (mean ± std, {df.seed.nunique()} seeds)",
     )
     axes[0].set_ylabel("test error (%)")
     plots.sweep(
@@ -406,25 +393,40 @@ def data_size(path: Path) -> None:
     )
     axes[1].axhline(0.0, color="black", linewidth=0.8)
     axes[1].set_ylabel("test accuracy gain (points)")
-    fig.suptitle("Digits: dropout vs none as the training set grows (500 updates per size)")
+    for ax in axes:
+        ax.set_xticks(sizes, labels=[str(n) for n in sizes])
+        ax.minorticks_off()
+    fig.suptitle("Digits: dropout vs none as the training set grows (equal updates per size)")
     _save(fig, path)
 
 
 @figure
 def regularizers(path: Path) -> None:
-    from dropoutcourse import experiments, plots
+    from dropoutcourse import claims, plots
+    from dropoutcourse.claims.lecture4 import best_l2
 
-    # defaults: digits, 300 examples, 64-256-256-10 MLP, 60 epochs, experiments.REGULARIZERS
-    df = _error_pct(experiments.regularizer_table(seeds=SEEDS))
-    _, ax = plt.subplots(figsize=(9, 3.8))
+    # the claim's run (lecture 4 §9): the flagship setting, MNIST-1D, 1000 examples, 256 units
+    final = claims.run("regularisers").data
+    l2 = best_l2(final)
+    pick = {
+        "none": "none",
+        l2: f"best {l2}",
+        "max-norm 1": "max-norm 1",
+        "gaussian 0.5": "Gaussian 0.5",
+        "dropout 0.5": "dropout 0.5",
+        "dropout 0.5 + max-norm 1": "dropout + max-norm 1",
+    }
+    df = _error_pct(final[final["label"].isin(pick)].assign(label=lambda d: d.label.map(pick)))
+    _, ax = plt.subplots(figsize=(10, 3.8))
     plots.bar_with_spread(
         df,
         by="label",
         y="test_error",
         ax=ax,
         kind="point",
-        order=list(experiments.REGULARIZERS),
-        title="Digits, 300 examples: test error (mean ± std, dots = 5 seeds)",
+        order=list(pick.values()),
+        title=f"MNIST-1D, 1000 examples, 40-256-256-10: test error "
+        f"(mean ± std, dots = {df.seed.nunique()} seeds)",
     )
     ax.set_ylabel("test error (%)")
     ax.set_xlabel("")

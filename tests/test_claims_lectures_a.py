@@ -178,42 +178,5 @@ def test_lecture4_dropout_shrinkage_grows_monotonically_with_rate():
 # The same engine calls, data and settings as the notebooks (slow: tens of seconds each).
 
 
-@pytest.fixture(scope="module")
-def mnist1d():
-    return data.load_mnist1d(train_size=500, seed=0)
-
-
-@pytest.mark.slow
-def test_lecture4_regularizers_on_mnist1d(mnist1d):
-    """04 §4-9: Bernoulli ≈ Gaussian < none; training loss grows with the rate; all beat none."""
-    from dropoutcourse import engine
-
-    settings = {
-        "none": {},
-        "rate 0.2": {"hidden_rate": 0.2},
-        "dropout 0.5": {"hidden_rate": 0.5},
-        "rate 0.8": {"hidden_rate": 0.8},
-        "gaussian 0.5": {"hidden_rate": 0.5, "gaussian": True},
-        "L2 1e-3": {"l2": 1e-3},
-        "L2 3e-3": {"l2": 3e-3},
-        "L2 1e-2": {"l2": 1e-2},
-        "max-norm 1": {"max_norm": 1.0},
-        "dropout 0.5 + max-norm 1": {"hidden_rate": 0.5, "max_norm": 1.0},
-    }
-    configs = [
-        engine.ReplicaConfig(**kw, seed=s, label=label)
-        for label, kw in settings.items()
-        for s in SEEDS
-    ]
-    final = engine.train_replicas(
-        mnist1d, configs, hidden=(128, 128), epochs=40, learning_rate=0.01, verbose=False
-    ).final()
-    loss = final.pivot(index="seed", columns="label", values="test_loss")
-    diff = loss["gaussian 0.5"] - loss["dropout 0.5"]
-    assert abs(diff.mean()) < 2 * diff.std() + 0.005
-    for name in loss.columns.drop("none"):
-        assert loss[name].mean() < loss["none"].mean(), name
-    assert loss["dropout 0.5"].mean() < 0.8 * loss["none"].mean()
-    assert abs(loss["dropout 0.5 + max-norm 1"].mean() - loss["dropout 0.5"].mean()) < 0.02
-    sweep = final[final.label.isin(["none", "rate 0.2", "dropout 0.5", "rate 0.8"])]
-    assert sweep.groupby("hidden_rate").train_loss.mean().is_monotonic_increasing
+# Lecture 4's regulariser table (Bernoulli vs Gaussian, L2, max-norm, the rate) is the claim
+# `regularisers` of dropoutcourse.claims.lecture4, run by tests/test_claims.py.

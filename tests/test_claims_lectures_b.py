@@ -29,7 +29,7 @@ def test_l3_training_flag_and_trainable_false():
     rng = np.random.default_rng(0)
     xs = rng.normal(size=(32, 16)).astype("float32")
     ys = keras.utils.to_categorical(rng.integers(0, 3, 32), 3)
-    m = models.seed002_model(input_dim=16, n_classes=3)
+    m = models.slide_model(input_dim=16, n_classes=3)
     ref = m(xs).numpy()
     assert np.allclose(m.predict(xs, verbose=0), ref, atol=1e-6)
     a, b = m(xs, training=True).numpy(), m(xs, training=True).numpy()
@@ -46,55 +46,9 @@ def test_l3_training_flag_and_trainable_false():
     assert keras.constraints.MaxNorm().max_value == 2  # Keras' default, not the paper's 3–4
 
 
-@pytest.fixture(scope="module")
-def l3_sweep():
-    digits = data.load_digits(train_size=300, seed=0)
-    sweep = experiments.rate_sweep(
-        rates=(0.0, 0.25, 0.5, 0.75), seeds=SEEDS, epochs=30, base_units=128, data=digits
-    )
-    return digits, sweep
-
-
-@pytest.mark.slow
-def test_l3_rate_plateau(l3_sweep):
-    _, sweep = l3_sweep
-    acc = sweep.groupby("hidden_rate")["test_acc"].mean()
-    assert acc[0.5] >= acc[0.0] - 0.005
-    assert acc[0.75] < acc[0.5] - 0.005
-
-
-@pytest.mark.slow
-def test_l3_big_steps_need_a_tight_max_norm(l3_sweep):
-    digits, sweep = l3_sweep
-    tips = {"no max-norm": {"hidden_rate": 0.5}}
-    tips |= {f"max-norm {c:g}": {"hidden_rate": 0.5, "max_norm": c} for c in (1.0, 2.0, 3.0, 4.0)}
-    fast = experiments.compare(
-        data=digits, variants=tips, seeds=SEEDS, epochs=30, hidden=(128, 128), momentum=0.99
-    )
-    acc = fast[fast.epoch == fast.epoch.max()].groupby("label")["test_acc"].mean()
-    base = sweep[sweep.hidden_rate == 0.5]["test_acc"].mean()
-    assert acc["no max-norm"] < base - 0.05
-    assert acc["max-norm 1"] > acc["no max-norm"] + 0.03
-    assert acc["max-norm 1"] > acc["max-norm 3"] + 0.03
-    assert acc.max() < base + 0.01
-
-
-@pytest.mark.slow
-def test_l3_gain_shrinks_with_data():
-    sizes = experiments.data_size_sweep(
-        sizes=(50, 200, 800), seeds=SEEDS, updates=300, hidden=(128, 128)
-    )
-    g = experiments.dropout_gain(sizes, by="train_size").groupby("train_size")["gain"].mean()
-    assert g[50] > g[800]
-
-
-@pytest.mark.slow
-def test_l3_kfold_differences_within_fold_spread():
-    scores = experiments.keras_tutorial_cv(folds=5, epochs=5, batch_size=32, seed=7)
-    cv = {name: g["accuracy"].to_numpy() for name, g in scores.groupby("model", sort=False)}
-    for name in ("visible", "hidden"):
-        res = experiments.paired_comparison(cv[name], cv["baseline"], test_train_ratio=1 / 4)
-        assert abs(res["mean_diff"]) < cv["baseline"].std(ddof=1)
+# The training-based claims of lecture 3 (rate plateau, max-norm with big steps, digits data
+# sizes, the Keras tutorial's k-fold) are claims of dropoutcourse.claims.lecture3, run with their
+# decision rules by tests/test_claims.py.
 
 
 # --------------------------------------------------------------------------- lecture 5

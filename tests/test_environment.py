@@ -29,14 +29,6 @@ def test_environment_yml_uses_conda_forge_and_python_311():
     assert ">=3.11" in requires, "environment.yml pins 3.11, pyproject must allow it"
 
 
-def test_environment_yml_installs_the_package_by_pip():
-    env = _environment()
-    pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
-    assert len(pip_sections) == 1
-    assert any(re.fullmatch(r"-e \.(\[test\])?", line) for line in pip_sections[0]), pip_sections
-    assert "pip" in env["dependencies"], "conda needs pip itself to run the pip section"
-
-
 def test_environment_yml_does_not_contradict_pyproject_pins():
     """Runtime deps come from pyproject via `-e .`; conda may only add non-Python tools."""
     runtime = {

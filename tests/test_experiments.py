@@ -120,7 +120,7 @@ def test_generalization_gap_and_dropout_gain():
 def test_seed_and_argument_validation():
     with pytest.raises(TypeError, match="range"):
         ex.compare(seeds=5)
-    with pytest.raises(ValueError, match="distinct"):
+    with pytest.raises(ValueError, match="repeat"):
         ex.compare(seeds=[1, 1])
     with pytest.raises(ValueError, match="mode"):
         ex.rate_sweep(mode="p_fixed")

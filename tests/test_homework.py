@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HOMEWORK = ROOT / "homework"
@@ -178,6 +179,25 @@ def test_leak_check_catches_otters_unmarked_solution_cell_pitfall(tmp_path, mark
         assert "2 * x + 41" in student_text
         assert any("2 * x + 41" in leak for leak in leaks), leaks
     assert "f(1) == 43" not in student_text, "hidden test shipped to students"
+
+
+@pytest.mark.parametrize("name", HOMEWORKS)
+def test_build_makes_a_student_and_an_instructor_bundle(built, name):
+    import zipfile
+
+    bundles = built[name]["bundles"]
+    with zipfile.ZipFile(bundles["student"]) as zf:
+        files = {n.split("/", 1)[1] for n in zf.namelist()}
+        readme = zf.read(f"{name}-student/README.md").decode()
+    assert {f"{name}.ipynb", "README.md"} <= files, files
+    config = nbformat.read(hwbuild.masters()[name], as_version=4).cells[0].source
+    for helper in yaml.safe_load(config.split("\n", 1)[1]).get("files", []):
+        assert helper in files, f"{helper} listed under files: but not in the student bundle"
+    assert not any("autograder" in f or f.endswith(".zip") for f in files), files
+    assert "pip install" in readme and "otter-grader" in readme and "dropoutcourse" in readme
+    with zipfile.ZipFile(bundles["instructor"]) as zf:
+        files = {n.split("/", 1)[1] for n in zf.namelist()}
+    assert {f"{name}.ipynb", f"{name}-autograder.zip", "grade.py", "README.md"} <= files, files
 
 
 # ---------------------------------------------------------------------------------------------

@@ -159,9 +159,9 @@ def test_a_broken_submission_gets_zero_with_reason_and_the_batch_goes_on(
     (tmp_path / "c.ipynb").write_text("{}")
     real = hwgrade.grade_one
 
-    def fake(autograder, path, reports=None):
+    def fake(autograder, path, reports=None, feedback=None):
         if path.suffix == ".zip":
-            return real(autograder, path, reports)
+            return real(autograder, path, reports, feedback)
         if failure == "grader crash" and path.name == "a.ipynb":
             raise RuntimeError("kernel died")
         return {"submission": path.name, "total": 1.0, "possible": 1.0, "percent": 100.0}

@@ -204,9 +204,9 @@ def test_cnn_rejects_bad_arguments():
         models.cnn((8, 8), 10)
 
 
-# ----------------------------------------------------------------------------- seed002_model
-def test_seed002_model_matches_the_slide():
-    model = models.seed002_model()
+# ----------------------------------------------------------------------------- slide_model
+def test_slide_model_matches_the_slide():
+    model = models.slide_model()
     types = [type(layer) for layer in model.layers]
     assert types == [
         keras.layers.InputLayer,

@@ -8,7 +8,14 @@
 ``python -m dropoutcourse claims --seed-offset 1000`` runs them all on another seed set.
 """
 
-from dropoutcourse.claims import lecture1, lecture2, lecture5, lecture6  # noqa: F401, I001
+from dropoutcourse.claims import (  # noqa: F401  (importing them registers their claims)
+    lecture1,
+    lecture2,
+    lecture3,
+    lecture4,
+    lecture5,
+    lecture6,
+)
 from dropoutcourse.claims.core import (
     CACHE_ENV,
     CLAIMS,

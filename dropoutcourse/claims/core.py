@@ -52,7 +52,8 @@ class ClaimResult:
     def __str__(self) -> str:
         claim = CLAIMS[self.name]
         lines = [
-            f"{self.name} ({len(self.seeds)} seeds from {self.seeds[0]}): "
+            f"{self.name} ({len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} "
+            f"from {self.seeds[0]}): "
             f"{'HOLDS' if self.holds else 'FAILS'}",
             f"  claim: {claim.statement}",
         ]
@@ -89,7 +90,9 @@ class Claim:
 
     ``experiment(seeds)`` runs the experiment and returns a tidy DataFrame; ``decide(data)``
     applies the pre-declared rule and returns ``(checks, numbers)``. ``statement`` is the
-    sentence the course says; ``n_seeds`` how many seeds one seed set has.
+    sentence the course says; ``n_seeds`` how many seeds one seed set has. ``replication``
+    says what the decision rule pairs over: ``"seeds"`` (one run per seed, the default) or
+    ``"folds"`` (one cross-validation on the set's first seed, paired over its folds).
     """
 
     name: str
@@ -98,6 +101,7 @@ class Claim:
     n_seeds: int
     experiment: Callable[[list[int]], pd.DataFrame] = field(repr=False)
     decide: Decide = field(repr=False)
+    replication: str = "seeds"
 
     def seeds(self, seed_offset: int = 0) -> list[int]:
         from dropoutcourse._validate import check_seed

@@ -154,18 +154,12 @@ def mc_band_decide(df: pd.DataFrame):
     b = band_summary(df)
     ratio = paired_difference(b["ratio"])
     cover = paired_difference(100 * b["cover_train"])
+    # the T-fold cost is reported (``cost``), not asserted: timings belong in benchmarks
     checks = {
-        "the band widens away from the data on every seed (std outside / inside > 1)": (
-            b["ratio"].min() > 1
-        ),
-        f"on average it is more than {MIN_WIDENING:g}× as wide away from the data "
+        f"on average the band is more than {MIN_WIDENING:g}× as wide away from the data "
         "(95 % interval of the mean ratio)": exceeds(ratio, MIN_WIDENING),
         "the band is epistemic only: it covers fewer than 95 % of the noisy training points "
         "(95 % interval below 95 %)": cover.hi < 100 * NOMINAL,
-        f"the band is not free: T = {MC_BAND['n_samples']} passes take at least T/2 times as "
-        "long as one ordinary pass, on every seed": bool(
-            (b["cost"] >= MC_BAND["n_samples"] / 2).all()
-        ),
     }
     numbers = {
         "ratio": ratio.mean,
@@ -194,7 +188,7 @@ MC_BAND_CLAIM = register(
         name="mc_band",
         lecture=6,
         statement=(
-            "The MC-dropout band widens away from the training data on every seed, but it is "
+            "The MC-dropout band widens away from the training data (on average), but it is "
             "the spread of the thinned networks only: without an observation-noise term it "
             "misses many noisy training points, and it costs T forward passes instead of one."
         ),

@@ -1,0 +1,211 @@
+"""Plant classic dropout bugs one at a time and check that the fast tests catch every one.
+
+Not part of ``make test`` (it runs the fast tests once per mutant: about 10-20 minutes on two
+cores). Each mutant is a one-line change of the package's source, applied to a scratch copy
+of the repository; the fast tests (``-m "not slow"``) of the test files listed with it run
+against that copy and must fail. A mutant whose tests all pass *survived*: a bug the suite
+would not notice.
+
+    .venv/bin/python benchmarks/mutants.py            # every mutant
+    .venv/bin/python benchmarks/mutants.py --list     # print the list
+    .venv/bin/python benchmarks/mutants.py --only 3 7 # some of them
+
+Exit status 1 if any mutant survives (or no longer applies because the code moved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    bug: str
+    path: str
+    original: str
+    mutated: str
+    tests: tuple[str, ...]
+
+
+ENGINE_TESTS = ("tests/test_engine_masks.py", "tests/test_engine.py")
+REFERENCE_TESTS = ("tests/test_reference.py", "tests/test_reference_vs_keras.py")
+LAYER_TESTS = ("tests/test_layers.py", "tests/test_layers_keras_contract.py")
+
+MUTANTS: list[Mutant] = [
+    Mutant(
+        "reference: inverted dropout without the 1/(1 - rate) rescale",
+        "dropoutcourse/reference.py",
+        "    mask = (_bernoulli_keep(x.shape, rate, rng) / (1.0 - rate)).astype(x.dtype)",
+        "    mask = _bernoulli_keep(x.shape, rate, rng).astype(x.dtype)",
+        REFERENCE_TESTS,
+    ),
+    Mutant(
+        "reference: rate used as the keep probability",
+        "dropoutcourse/reference.py",
+        "    return rng.random(shape) >= rate",
+        "    return rng.random(shape) < rate",
+        REFERENCE_TESTS,
+    ),
+    Mutant(
+        "reference: backward pass forgets the mask",
+        "dropoutcourse/reference.py",
+        '    check_broadcastable(mask, dout, "mask", "dout")\n    return dout * mask',
+        '    check_broadcastable(mask, dout, "mask", "dout")\n    return dout',
+        REFERENCE_TESTS,
+    ),
+    Mutant(
+        "reference: Gaussian sigma = rate instead of sqrt(rate / (1 - rate))",
+        "dropoutcourse/reference.py",
+        "    sigma = np.sqrt(rate / (1.0 - rate))",
+        "    sigma = rate",
+        REFERENCE_TESTS,
+    ),
+    Mutant(
+        "layers: ScratchDropout without the rescale",
+        "dropoutcourse/layers.py",
+        "        return inputs * mask / (1.0 - self.rate)",
+        "        return inputs * mask",
+        LAYER_TESTS,
+    ),
+    Mutant(
+        "layers: ScratchDropout also drops at inference",
+        "dropoutcourse/layers.py",
+        "        if not training or self.rate == 0.0:\n            return inputs\n        shape",
+        "        if self.rate == 0.0:\n            return inputs\n        shape",
+        LAYER_TESTS,
+    ),
+    Mutant(
+        "DropBlock: gamma divided by block_size instead of block_size squared",
+        "dropoutcourse/_replicas.py",
+        "    gamma = rate / bs**2 * (height * width)",
+        "    gamma = rate / bs * (height * width)",
+        ("tests/test_engine_masks.py", *LAYER_TESTS),
+    ),
+    Mutant(
+        "engine: masks without the 1/(1 - rate) rescale",
+        "dropoutcourse/_replicas.py",
+        '    return ops.cast(uniform >= rate, "float32") / (1.0 - rate)',
+        '    return ops.cast(uniform >= rate, "float32")',
+        ENGINE_TESTS,
+    ),
+    Mutant(
+        "engine: every replica uses the first replica's mask key",
+        "dropoutcourse/engine.py",
+        "    mask_keys = [_key(c.seed, _MASKS) for c in configs]",
+        "    mask_keys = [_key(configs[0].seed, _MASKS) for c in configs]",
+        ENGINE_TESTS,
+    ),
+    Mutant(
+        "engine: Gaussian sigma = rate",
+        "dropoutcourse/engine.py",
+        "                    sigma = math.sqrt(rate / (1.0 - rate))",
+        "                    sigma = rate",
+        ENGINE_TESTS,
+    ),
+    Mutant(
+        "engine: dropout left on when measuring the metrics",
+        "dropoutcourse/engine.py",
+        "        out = net.forward(x_all)  # inference mode: no masks, no rescaling needed",
+        "        out = net.forward(x_all, net.masks(mask_keys, tf.constant(0, tf.int64), "
+        "tf.shape(x_all)[0]))",
+        ENGINE_TESTS,
+    ),
+    Mutant(
+        "engine: max-norm on the outgoing instead of the incoming weights",
+        "dropoutcourse/engine.py",
+        "                norms = tf.sqrt(tf.reduce_sum(w**2, axis=1, keepdims=True))",
+        "                norms = tf.sqrt(tf.reduce_sum(w**2, axis=2, keepdims=True))",
+        ENGINE_TESTS,
+    ),
+    Mutant(
+        "CNN trainer: spatial dropout draws one value per pixel",
+        "dropoutcourse/cnn_demos.py",
+        "            per_map = tf.concat([shape[1:2], [1, 1], shape[4:]], 0)",
+        "            per_map = shape[1:]",
+        ("tests/test_engine_masks.py", "tests/test_cnn_demos.py"),
+    ),
+    Mutant(
+        "experiments: dropout gain with the sign flipped",
+        "dropoutcourse/experiments.py",
+        '    merged["gain"] = merged[metric] - merged[f"{metric}_base"]',
+        '    merged["gain"] = merged[f"{metric}_base"] - merged[metric]',
+        ("tests/test_experiments.py",),
+    ),
+    Mutant(
+        "stats: confidence interval without the 1/n (sd instead of the standard error)",
+        "dropoutcourse/stats.py",
+        "* sd * math.sqrt(1.0 / n + ratio)",
+        "* sd * math.sqrt(1.0 + ratio)",
+        ("tests/test_stats.py", "tests/test_claims.py"),
+    ),
+]
+
+
+def _copy_repo(dest: Path) -> None:
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "node_modules", "build", ".claims-cache", "__pycache__", "results"
+    )
+    for name in ("dropoutcourse", "tests", "conftest.py", "pyproject.toml", "homework", "slides"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=ignore)
+        else:
+            shutil.copy2(src, dest / name)
+
+
+def run_mutant(m: Mutant, python: str) -> tuple[str, float]:
+    """'caught', 'SURVIVED' or 'stale' (the original line is no longer in the source)."""
+    with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
+        work = Path(tmp)
+        _copy_repo(work)
+        target = work / m.path
+        text = target.read_text()
+        if text.count(m.original) != 1:
+            return "stale", 0.0
+        target.write_text(text.replace(m.original, m.mutated))
+        env = {k: v for k, v in os.environ.items() if k != "DROPOUTCOURSE_CLAIMS_CACHE"}
+        env |= {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+        cmd = [python, "-m", "pytest", "-x", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
+        cmd += ["-o", "addopts=", *m.tests]
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
+        elapsed = time.perf_counter() - t0
+        if done.returncode == 5:  # no tests collected: the list is wrong, not the code
+            return "stale", elapsed
+        return ("caught" if done.returncode != 0 else "SURVIVED"), elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--list", action="store_true", help="print the mutants and exit")
+    parser.add_argument("--only", type=int, nargs="+", help="mutant numbers to run (from 1)")
+    args = parser.parse_args(argv)
+    chosen = list(enumerate(MUTANTS, 1))
+    if args.only:
+        chosen = [(i, m) for i, m in chosen if i in set(args.only)]
+    if args.list:
+        for i, m in chosen:
+            print(f"{i:2d}. {m.bug}  ({m.path}; tests: {', '.join(m.tests)})")
+        return 0
+    results = []
+    for i, m in chosen:
+        status, elapsed = run_mutant(m, sys.executable)
+        results.append(status)
+        print(f"{i:2d}. {status:8s} {elapsed:5.0f} s  {m.bug}", flush=True)
+    caught = results.count("caught")
+    print(f"\n{caught}/{len(results)} mutants caught")
+    return 0 if caught == len(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,188 @@
+"""Build the course website, offline: site/_build/html/index.html.
+
+    python site/build.py            # what `make site` runs (after `make slides` and `make homework`)
+    python site/build.py --out DIR
+
+The site holds the README's syllabus, the executed lecture notebooks (stored outputs, math
+rendered), the slide decks and their PDF handouts (slides/build/), the homework student
+notebooks (homework/dist/*/student/, never the autograder versions) and the set-up
+instructions. Pages are assembled in a staging folder and rendered by Sphinx with MyST-NB;
+nothing is executed and nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = ROOT / "site"
+DEFAULT_OUT = HERE / "_build"
+ROW = re.compile(r"^\|\s*(\d+)\.\s*(.+?)\s*\|(.+)\|(.+)\|(.+)\|\s*$")
+
+
+@dataclass(frozen=True)
+class Lecture:
+    number: int
+    title: str
+    notebook: str  # file name in notebooks/
+    deck: str  # stem in slides/
+    homework: tuple[str, ...]  # homework folder names in homework/dist/
+
+
+def syllabus(readme: str, homework_names: list[str]) -> list[Lecture]:
+    """The lectures of the README's table, with their notebook, deck and homework."""
+    lectures = []
+    for line in readme.splitlines():
+        match = ROW.match(line)
+        if not match:
+            continue
+        number, title, nb_cell, deck_cell, hw_cell = match.groups()
+        notebook = re.search(r"notebooks/([\w.-]+\.ipynb)", nb_cell)
+        deck = re.search(r"slides/([\w-]+)\.md", deck_cell)
+        if not (notebook and deck):
+            raise ValueError(f"README syllabus row without a notebook or deck link: {line!r}")
+        numbers = re.findall(r"HW(\d+)", hw_cell)
+        homework = tuple(n for k in numbers for n in homework_names if n.startswith(f"hw{k}-"))
+        lectures.append(Lecture(int(number), title, notebook.group(1), deck.group(1), homework))
+    if not lectures:
+        raise ValueError("README.md has no syllabus table (| 1. Title | notebook | slides | hw |)")
+    return lectures
+
+
+def readme_section(readme: str, start: str, stop: str) -> str:
+    """The README text from heading `start` up to (not including) heading `stop`."""
+    begin = readme.index(start)
+    return readme[begin : readme.index(stop, begin)]
+
+
+def index_page(readme: str, lectures: list[Lecture], homework_titles: dict[str, str]) -> str:
+    """The home page: the README's title and introduction, then the syllabus as a table."""
+    title, _, rest = readme.partition("\n")
+    intro = rest[: rest.index("|")].strip()
+    rows = []
+    for lec in lectures:
+        hw = "<br>".join(
+            f'<a href="homework/{h}.html">{html.escape(homework_titles[h])}</a> '
+            f'(<a href="homework/{h}.ipynb" download>.ipynb</a>)'
+            for h in lec.homework
+        )
+        rows.append(
+            "<tr>"
+            f"<td>{lec.number}. {html.escape(lec.title)}</td>"
+            f'<td><a href="lectures/{lec.notebook[:-6]}.html">notebook</a> '
+            f'(<a href="lectures/{lec.notebook}" download>.ipynb</a>)</td>'
+            f'<td><a href="slides/{lec.deck}.html">slides</a> · '
+            f'<a href="slides/{lec.deck}.pdf">PDF</a></td>'
+            f"<td>{hw or '—'}</td>"
+            "</tr>"
+        )
+    table = (
+        '<table class="syllabus">\n<thead><tr><th>Lecture</th><th>Notebook</th><th>Slides</th>'
+        "<th>Homework</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+    )
+    toc = "\n".join(
+        ["```{toctree}", ":hidden:", ":caption: Lectures", ""]
+        + [f"lectures/{lec.notebook[:-6]}" for lec in lectures]
+        + ["```", "", "```{toctree}", ":hidden:", ":caption: Homework", ""]
+        + [f"homework/{h}" for h in homework_titles]
+        + ["```", "", "```{toctree}", ":hidden:", ":caption: Practical", "", "setup", "```"]
+    )
+    return f"{title}\n\n{intro}\n\n## Syllabus\n\n{table}\n\n{toc}\n"
+
+
+def notebook_title(path: Path) -> str:
+    """The first Markdown heading of a notebook (its page title)."""
+    import json
+
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
+
+
+def stage(stage_dir: Path) -> Path:
+    """Assemble the Sphinx sources in `stage_dir`; fail clearly when a built input is missing."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    decks = ROOT / "slides" / "build"
+    students = sorted((ROOT / "homework" / "dist").glob("*/student/*.ipynb"))
+    if not students:
+        raise FileNotFoundError("homework/dist/*/student/ is empty: run `make homework` first")
+    homework_titles = {p.stem: notebook_title(p) for p in students}
+    lectures = syllabus(readme, list(homework_titles))
+
+    if stage_dir.exists():
+        shutil.rmtree(stage_dir)
+    extra = stage_dir / "_extra"
+    for sub in ("lectures", "homework", "_static"):
+        (stage_dir / sub).mkdir(parents=True)
+    (extra / "slides").mkdir(parents=True)
+    (extra / "lectures").mkdir()
+    (extra / "homework").mkdir()
+
+    shutil.copy(HERE / "conf.py", stage_dir / "conf.py")
+    (stage_dir / "index.md").write_text(index_page(readme, lectures, homework_titles))
+    setup = readme_section(readme, "## Two commands", "## The slides")
+    (stage_dir / "setup.md").write_text("# Setting up\n\n" + setup)
+    for lec in lectures:
+        nb = ROOT / "notebooks" / lec.notebook
+        shutil.copy(nb, stage_dir / "lectures")
+        shutil.copy(nb, extra / "lectures")  # downloadable, to open in JupyterLab
+        for suffix in (".html", ".pdf"):
+            deck = decks / f"{lec.deck}{suffix}"
+            if not deck.exists():
+                raise FileNotFoundError(f"{deck.relative_to(ROOT)} is missing: run `make slides`")
+            shutil.copy(deck, extra / "slides")
+    for student in students:
+        shutil.copy(student, stage_dir / "homework")
+        shutil.copy(student, extra / "homework")
+    mathjax = mathjax_dir()
+    shutil.copytree(mathjax, stage_dir / "_static" / "mathjax")
+    return stage_dir
+
+
+def mathjax_dir() -> Path:
+    """MathJax 2, as shipped inside the `jupyter-server-mathjax` package (no download)."""
+    import jupyter_server_mathjax
+
+    return Path(jupyter_server_mathjax.__file__).parent / "static"
+
+
+def build(out: Path = DEFAULT_OUT) -> Path:
+    """Stage the sources and run Sphinx; return the folder holding index.html."""
+    source = stage(Path(out) / "src")
+    html_dir = Path(out) / "html"
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going",
+               "-E", str(source), str(html_dir)]  # fmt: skip
+    subprocess.run(command, check=True)
+    return html_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    args = parser.parse_args(argv)
+    try:
+        html_dir = build(args.out)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        print(
+            f"error: Sphinx failed (exit {exc.returncode}), see its messages above", file=sys.stderr
+        )
+        return 1
+    print(f"site: {html_dir / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""The shared homework checks (homework/source/_shared/hw_checks.py), without otter.
+
+Notebook code is imitated by functions compiled in a fresh namespace (as a notebook's globals),
+so each way of handing in the reference implementation is shown to be caught, and honest code
+to pass.
+"""
+
+from __future__ import annotations
+
+import runpy
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKS = ROOT / "homework" / "source" / "_shared" / "hw_checks.py"
+
+
+@pytest.fixture()
+def chk():
+    return types.SimpleNamespace(**runpy.run_path(str(CHECKS)))
+
+
+def _notebook(source: str) -> dict:
+    """Run ``source`` as a notebook cell would: in its own ``__main__``-like namespace."""
+    env = {"__name__": "__main__", "np": np}
+    exec(compile(source, "<cell>", "exec"), env)  # noqa: S102
+    return env
+
+
+HONEST = """
+def helper(x, rate, rng):
+    return rng.random(x.shape) >= rate
+
+def dropout_forward(x, rate, *, training=True, rng=None):
+    rng = rng or np.random.default_rng()
+    mask = helper(x, rate, rng) / (1 - rate)
+    return x * mask, mask
+"""
+CHEATS = {
+    "alias": "from dropoutcourse import reference as r\n"
+    "def dropout_forward(x, rate, **k):\n    return r.dropout_forward(x, rate, **k)\n",
+    "imported": "from dropoutcourse.reference import dropout_forward\n",
+    "attribute": "import dropoutcourse.reference\n"
+    "def dropout_forward(x, rate, **k):\n"
+    "    return dropoutcourse.reference.dropout_forward(x, rate, **k)\n",
+    "helper": "from dropoutcourse.reference import dropout_forward as _d\n"
+    "def helper(*a, **k):\n    return _d(*a, **k)\n"
+    "def dropout_forward(x, rate, **k):\n    return helper(x, rate, **k)\n",
+    "string": "def dropout_forward(x, rate, **k):\n"
+    "    return __import__('dropoutcourse.reference', fromlist=['x']).dropout_forward(x, rate, **k)\n",
+    "closure": "def make():\n    from dropoutcourse import theory as t\n"
+    "    def dropout_forward(x, rate, **k):\n        return x * t.gaussian_sigma(rate), None\n"
+    "    return dropout_forward\ndropout_forward = make()\n",
+    "default": "import dropoutcourse.theory as T\n"
+    "def dropout_forward(x, rate, f=T.gaussian_sigma, **k):\n    return x * f(rate), None\n",
+}
+
+
+def test_honest_code_is_its_own(chk):
+    env = _notebook(HONEST)
+    assert chk.delegation(env["dropout_forward"], "dropout_forward") is None
+    chk.own(env["dropout_forward"], "dropout_forward")
+
+
+@pytest.mark.parametrize("how", list(CHEATS))
+def test_each_way_of_delegating_is_caught(chk, how):
+    env = _notebook(CHEATS[how])
+    assert chk.delegation(env["dropout_forward"], "dropout_forward") is not None
+    with pytest.raises(AssertionError, match="no credit"):
+        chk.own(env["dropout_forward"], "dropout_forward")
+
+
+def test_patching_the_reference_is_caught_and_the_private_copy_is_unaffected(chk, monkeypatch):
+    import dropoutcourse.reference as reference
+
+    assert chk.patched_reference() == []
+    env = _notebook(HONEST)
+    monkeypatch.setattr(reference, "spatial_dropout_forward", env["dropout_forward"])
+    assert chk.patched_reference() == ["spatial_dropout_forward"]
+    with pytest.raises(AssertionError, match="replaced"):
+        chk.own(env["dropout_forward"], "dropout_forward")
+    private = chk.reference()
+    assert private.spatial_dropout_forward is not env["dropout_forward"]
+    assert private.spatial_dropout_forward.__name__ == "spatial_dropout_forward"
+
+
+def test_run_captures_output_of_the_tested_code(chk, capsys):
+    def test(c):
+        print("debugging output")
+        assert c.own is not None
+
+    chk.run(test)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(AssertionError, match="boom"):
+        chk.run(lambda c: (_ for _ in ()).throw(AssertionError("boom")))
+    print("after")  # output is no longer captured once a test has failed
+    assert capsys.readouterr().out == "after\n"
+
+
+def test_changed_settings_names_what_changed(chk):
+    env = {"RATES": [0.0, 0.2], "SEEDS": [0, 1, 2]}
+    assert chk.changed_settings({"RATES": [0.0, 0.2], "SEEDS": [0, 1]}, env) == ["SEEDS"]
+
+
+def test_not_trained_compares_rows_with_the_retrained_ones(chk):
+    final = pd.DataFrame(
+        {"hidden_rate": [0.0, 0.0, 0.4], "seed": [0, 1, 0], "test_acc": [0.9, 0.91, 0.95]}
+    )
+    reference = {(0.0, 1): pd.Series({"test_acc": 0.91}), (0.4, 0): pd.Series({"test_acc": 0.92})}
+    bad = chk.not_trained(final, reference, ("test_acc",))
+    assert len(bad) == 1 and "rate 0.4, seed 0" in bad[0], bad
+    assert chk.spot_rows(final, [0.0, 0.4]) == [(0.0, 1), (0.4, 0)]
+    assert chk.hw3_not_trained("not a frame", {}) != []
