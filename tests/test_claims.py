@@ -21,6 +21,7 @@ def test_claim_holds_on_the_default_seed_set(name):
         assert result.data["fold"].nunique() >= 5
     else:
         assert len(result.seeds) >= 5
+    assert set(claim.headline) <= set(result.numbers), "the table's headline names a number"
     result.assert_holds()
 
 

@@ -93,6 +93,7 @@ class Claim:
     sentence the course says; ``n_seeds`` how many seeds one seed set has. ``replication``
     says what the decision rule pairs over: ``"seeds"`` (one run per seed, the default) or
     ``"folds"`` (one cross-validation on the set's first seed, paired over its folds).
+    ``headline`` names the numbers the claims table shows for it.
     """
 
     name: str
@@ -102,6 +103,8 @@ class Claim:
     experiment: Callable[[list[int]], pd.DataFrame] = field(repr=False)
     decide: Decide = field(repr=False)
     replication: str = "seeds"
+    #: the numbers the claims table shows (default: the first three of ``numbers``)
+    headline: tuple[str, ...] = ()
 
     def seeds(self, seed_offset: int = 0) -> list[int]:
         from dropoutcourse._validate import check_seed

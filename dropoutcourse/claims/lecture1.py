@@ -101,6 +101,7 @@ FLAGSHIP_CLAIM = register(
         n_seeds=5,
         experiment=flagship_experiment,
         decide=flagship_decide,
+        headline=("acc_none", "acc_dropout", "gain", "gain_lo", "gain_hi", "gain_min"),
     )
 )
 

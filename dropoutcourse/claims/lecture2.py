@@ -75,5 +75,6 @@ MC_VS_WEIGHT_SCALING = register(
         n_seeds=5,
         experiment=mc_experiment,
         decide=mc_decide,
+        headline=("gap_k1", "gap_kmax", "gap_kmax_lo", "gap_kmax_hi"),
     )
 )

@@ -88,6 +88,7 @@ RATE_PLATEAU = register(
         n_seeds=5,
         experiment=rate_experiment,
         decide=rate_decide,
+        headline=("gain_half", "gain_half_lo", "cost_075_lo"),
     )
 )
 
@@ -240,6 +241,7 @@ DIGITS_GAIN_IS_SMALL = register(
         n_seeds=5,
         experiment=digit_sizes_experiment,
         decide=digit_sizes_decide,
+        headline=("gain_50", "gain_200", "gain_800"),
     )
 )
 
@@ -303,6 +305,12 @@ KERAS_TUTORIAL_KFOLD = register(
         n_seeds=1,
         experiment=kfold_experiment,
         decide=kfold_decide,
+        headline=(
+            "dropout_vs_control",
+            "dropout_vs_control_lo",
+            "dropout_vs_control_hi",
+            "positive_vs_baseline_lo",
+        ),
         replication="folds",
     )
 )

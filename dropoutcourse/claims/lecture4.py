@@ -140,5 +140,6 @@ REGULARISERS_CLAIM = register(
         n_seeds=5,
         experiment=regulariser_experiment,
         decide=regulariser_decide,
+        headline=("gain", "gain_lo", "gauss_minus_bernoulli", "same_margin", "dropout_vs_l2_lo"),
     )
 )

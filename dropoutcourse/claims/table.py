@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dropoutcourse.claims.core import CLAIMS, ClaimResult, get
 
-#: The numbers shown in the table for each claim (the rest are in the JSON).
+#: How many numbers the table shows for a claim without a ``headline`` (the rest: JSON).
 _HEADLINE = 3
 
 
@@ -30,7 +30,11 @@ def run_all(
 
 
 def _headline(result: ClaimResult) -> str:
-    items = list(result.numbers.items())[:_HEADLINE]
+    chosen = CLAIMS[result.name].headline
+    if chosen:
+        items = [(k, result.numbers[k]) for k in chosen if k in result.numbers]
+    else:
+        items = list(result.numbers.items())[:_HEADLINE]
     return "; ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in items)
 
 
