@@ -129,7 +129,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "CNN trainer: spatial dropout draws one value per pixel",
-        "dropoutcourse/cnn_demos.py",
+        "dropoutcourse/cnn_engine.py",
         "            per_map = tf.concat([shape[1:2], [1, 1], shape[4:]], 0)",
         "            per_map = shape[1:]",
         ("tests/test_engine_masks.py", "tests/test_cnn_demos.py"),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dropoutcourse import _replicas, cnn_demos, data
+from dropoutcourse import _replicas, cnn_demos, cnn_engine, data
 from dropoutcourse.engine import ReplicaConfig, _ReplicaMLP
 
 BATCH, WIDTH = 2000, 50  # 100 000 draws per replica and site
@@ -77,7 +77,7 @@ def test_engine_masks_change_from_step_to_step():
 
 # ----------------------------------------------------------------------------- CNN trainer
 def _cnn(kinds, rates, seeds, block_size=3):
-    return cnn_demos._ReplicaCNN(
+    return cnn_engine._ReplicaCNN(
         (8, 8, 1),
         10,
         kinds,
