@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import copy
 import csv
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from _support import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 HOMEWORK = ROOT / "homework"
@@ -32,11 +31,7 @@ SOLUTION_TAG = "otter_assign_solution_cell"
 
 def _load(name: str):
     # loaded by path: `build` would otherwise clash with the PyPI package of that name
-    spec = importlib.util.spec_from_file_location(f"homework_{name}", HOMEWORK / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"homework_{name}", HOMEWORK / f"{name}.py")
 
 
 hwbuild = _load("build")

@@ -7,22 +7,17 @@ tests run in a second; the real gradings are in test_homework*.py (marked slow).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from _support import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_hwg_{name}", ROOT / "homework" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"homework_{name}", ROOT / "homework" / f"{name}.py")
 
 
 hwgrade = _load("grade")

@@ -7,13 +7,12 @@ row of issue 12's table is asserted to fall in its grade range.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
+from _support import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -21,11 +20,7 @@ HW1 = "hw1-implement-dropout"
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_hw_{name}", ROOT / "homework" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"homework_{name}", ROOT / "homework" / f"{name}.py")
 
 
 hwbuild, hwgrade = _load("build"), _load("grade")

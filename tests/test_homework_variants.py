@@ -7,14 +7,13 @@ solutions notebook by replacing answer cells, graded in one parallel batch per h
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
+from _support import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -22,11 +21,7 @@ HW2, HW3 = "hw2-dropout-variants", "hw3-tune-dropout-rate"
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_hwv_{name}", ROOT / "homework" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"homework_{name}", ROOT / "homework" / f"{name}.py")
 
 
 hwbuild, hwgrade = _load("build"), _load("grade")

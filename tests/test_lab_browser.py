@@ -27,16 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from _support import CHROMIUM_ARGS, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-]
 STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]'
 ERROR = '[data-mime-type="application/vnd.jupyter.error"]'
 KERNEL_STATUS = """() => {
@@ -46,21 +40,6 @@ KERNEL_STATUS = """() => {
 }"""
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def require_chromium() -> str:
-    found = os.environ.get("CHROMIUM") or next(
-        filter(None, map(shutil.which, CHROMIUM_NAMES)), None
-    )
-    if found is None:
-        msg = (
-            "Chromium not found: install it with `sudo apt-get install chromium` "
-            "(or set CHROMIUM=/path/to/chrome) to run the JupyterLab browser tests"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return found
 
 
 def free_port() -> int:

@@ -251,7 +251,7 @@ def _undeclared(modules: set[str], declared: set[str]) -> set[str]:
     return missing
 
 
-LOCAL = {"dropoutcourse", "conftest", "build", "figures", "claim_numbers", "grade"}
+LOCAL = {"dropoutcourse", "conftest", "_support", "build", "figures", "claim_numbers", "grade"}
 USERS = {
     "dropoutcourse": ("dropoutcourse/**/*.py", ("",)),
     "notebooks": ("notebooks/*.ipynb", ("", "lab")),

@@ -9,10 +9,6 @@ internal link resolves, math is typeset. The homework pages never show a solutio
 from __future__ import annotations
 
 import functools
-import importlib.util
-import os
-import shutil
-import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -23,6 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
+from _support import CHROMIUM_ARGS, load_script, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "site" / "_build" / "html"
@@ -33,22 +30,7 @@ HOMEWORK = sorted(
     for p in (ROOT / "homework" / "source").glob("*/*.ipynb")
     if p.stem == p.parent.name
 )
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-]
-
-
-def _load(name: str, path: Path):
-    """Import a script under a unique name (slides/ and homework/ have a build.py too)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+_load = load_script  # slides/, homework/ and site/ each have a build.py
 
 
 site_build = _load("site_build", ROOT / "site" / "build.py")
@@ -247,18 +229,6 @@ def static_host(folder: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def require_chromium() -> str:
-    found = os.environ.get("CHROMIUM") or next(
-        filter(None, map(shutil.which, CHROMIUM_NAMES)), None
-    )
-    if found is None:
-        msg = "Chromium not found: install it with `sudo apt-get install chromium` to run this test"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return found
 
 
 @pytest.mark.browser

@@ -7,17 +7,14 @@ Playwright; without Chromium they are skipped, except under CI=true where that i
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import os
 import re
-import shutil
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _support import CHROMIUM_ARGS, find_chromium, load_script, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 SLIDES = ROOT / "slides"
@@ -25,43 +22,15 @@ BUILD = SLIDES / "build"
 DECKS = sorted(SLIDES.glob("[0-9][0-9]-*.md"))
 
 
-def _load(name: str, path: Path):
-    """Import a slides/ script under a unique name (homework/ has a build.py too)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+_load = load_script  # slides/ and homework/ both have a build.py
 
 
 build = _load("slides_build", SLIDES / "build.py")  # separators, notebooks, page counter
 
-CHROMIUM = os.environ.get("CHROMIUM") or next(
-    (p for p in map(shutil.which, build.CHROMIUM_NAMES) if p), None
-)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = find_chromium()
 REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
 CSS_IMPORT = re.compile(r"@import\s+['\"]([^'\"]+)", re.IGNORECASE)
-
-
-def require_chromium() -> str:
-    if CHROMIUM is None:
-        msg = (
-            "Chromium not found: install it with `sudo apt-get install chromium` "
-            "(or set CHROMIUM=/path/to/chrome) to run the browser tests"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return CHROMIUM
 
 
 def built(deck: Path) -> Path:
