@@ -39,6 +39,7 @@ __all__ = [
     "sweep",
     "bar_with_spread",
     "mc_convergence",
+    "paired_effects",
     "save_figure",
 ]
 
@@ -410,6 +411,43 @@ def mc_convergence(df: pd.DataFrame, ax: Axes | None = None, title: str | None =
         ax.set_title(title)
         ax.legend()
     return ax
+
+
+def paired_effects(runs: pd.DataFrame, paired: pd.DataFrame, margin: float):
+    """Lecture 5 §3: every dropout variant minus no dropout, paired by seed.
+
+    Left, the positive control (training loss, 95 % interval); right, test accuracy in points
+    (90 % interval) with the ±``margin`` equivalence band. Dots are the seeds. ``runs`` has one
+    row per (``label``, ``seed``) with ``train_loss`` and ``test_acc`` (one label ``"none"``);
+    ``paired`` is ``claims.lecture5.cnn_paired(runs)``. Returns the figure.
+    """
+    _require_frame(runs, "runs", ["label", "seed", "train_loss", "test_acc"])
+    per_seed = runs.pivot(index="seed", columns="label")
+    with use_course_style():
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+        for i, v in enumerate(paired.index):
+            rise = per_seed["train_loss"][v] - per_seed["train_loss"]["none"]
+            diff = 100 * (per_seed["test_acc"][v] - per_seed["test_acc"]["none"])
+            for ax, dots, (lo, mid, hi) in (
+                (ax1, rise, paired.loc[v, ["loss_rise_lo", "loss_rise", "loss_rise_hi"]]),
+                (ax2, diff, paired.loc[v, ["test_lo", "test_diff", "test_hi"]]),
+            ):
+                ax.scatter(i + 0.2 + np.zeros(len(dots)), dots, s=12, color="0.55")
+                yerr = [[mid - lo], [hi - mid]]
+                ax.errorbar(i, mid, yerr=yerr, fmt="D", color=_color(i), capsize=5)
+        ax2.axhspan(-margin, margin, color="0.9", zorder=0, label=f"±margin ({margin:.2f} points)")
+        for ax in (ax1, ax2):
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.set_xticks(range(len(paired)), paired.index)
+        ax1.set(
+            ylabel="training loss − none's (nats)", title="Positive control: training loss (95 %)"
+        )
+        ax2.set(
+            ylabel="test accuracy − none's (points)",
+            title="Test accuracy (90 % interval, dots = seeds)",
+        )
+        ax2.legend(loc="lower right")
+    return fig
 
 
 def save_figure(obj: Axes | Figure, path: str | Path, dpi: int = 150) -> Path:

@@ -241,26 +241,7 @@ def cnn_variants(path: Path) -> None:
     # the claim's run (lecture 5 §3): 300 8×8 digits, 5 variants × 10 seeds, paired by seed
     result = claims.run("cnn_variants")
     paired = claims.lecture5.cnn_paired(result.data)
-    margin = result.numbers["margin"]
-    with plots.use_course_style():
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
-        for i, v in enumerate(paired.index):
-            row = paired.loc[v]
-            for ax, (lo, mid, hi) in (
-                (ax1, row[["loss_rise_lo", "loss_rise", "loss_rise_hi"]]),
-                (ax2, row[["test_lo", "test_diff", "test_hi"]]),
-            ):
-                yerr = [[mid - lo], [hi - mid]]
-                ax.errorbar(i, mid, yerr=yerr, fmt="D", color=plots.PALETTE[i], capsize=5)
-        ax2.axhspan(-margin, margin, color="0.9", zorder=0, label=f"±margin ({margin:.2f})")
-        for ax in (ax1, ax2):
-            ax.axhline(0, color="black", linewidth=0.8)
-            ax.set_xticks(range(len(paired)), paired.index)
-        ax1.set_ylabel("training loss − no dropout")
-        ax1.set_title("Positive control: dropout raises the training loss (95 %)")
-        ax2.set_ylabel("test accuracy − no dropout (points)")
-        ax2.set_title("Test accuracy: paired difference (90 % interval)")
-        ax2.legend(loc="lower right")
+    fig = plots.paired_effects(result.data, paired, result.numbers["margin"])
     _save(fig, path)
 
 

@@ -252,3 +252,31 @@ def test_save_figure_writes_png_and_closes(tmp_path):
     path = plots.save_figure(ax, tmp_path / "sub" / "sweep.png")
     assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
     assert not plt.fignum_exists(ax.figure.number)
+
+
+def test_paired_effects_draws_both_panels_with_the_margin_band():
+    rng = np.random.default_rng(0)
+    runs = pd.DataFrame(
+        [
+            {"label": lab, "seed": s, "train_loss": rng.random(), "test_acc": rng.random()}
+            for lab in ("none", "element 0.2")
+            for s in range(4)
+        ]
+    )
+    paired = pd.DataFrame(
+        {
+            "loss_rise_lo": [0.1],
+            "loss_rise": [0.2],
+            "loss_rise_hi": [0.3],
+            "test_lo": [-1.0],
+            "test_diff": [0.0],
+            "test_hi": [1.0],
+        },
+        index=["element 0.2"],
+    )
+    fig = plots.paired_effects(runs, paired, margin=1.5)
+    left, right = fig.axes
+    assert right.get_legend().get_texts()[0].get_text() == "±margin (1.50 points)"
+    assert all(ax.get_ylabel() for ax in (left, right))
+    with pytest.raises(ValueError, match="runs"):
+        plots.paired_effects(runs.drop(columns="train_loss"), paired, margin=1.0)
