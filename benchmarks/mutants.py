@@ -39,7 +39,8 @@ class Mutant:
 
 ENGINE_TESTS = ("tests/test_engine_masks.py", "tests/test_engine.py")
 REFERENCE_TESTS = ("tests/test_reference.py", "tests/test_reference_vs_keras.py")
-LAYER_TESTS = ("tests/test_layers.py", "tests/test_layers_keras_contract.py")
+SCRATCH_DROPOUT_TESTS = ("tests/layers/test_scratch_dropout.py",)
+DROP_BLOCK_TESTS = ("tests/layers/test_drop_block.py",)
 
 MUTANTS: list[Mutant] = [
     Mutant(
@@ -72,24 +73,24 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "layers: ScratchDropout without the rescale",
-        "dropoutcourse/layers.py",
+        "dropoutcourse/layers/scratch_dropout.py",
         "        return inputs * mask / (1.0 - self.rate)",
         "        return inputs * mask",
-        LAYER_TESTS,
+        SCRATCH_DROPOUT_TESTS,
     ),
     Mutant(
         "layers: ScratchDropout also drops at inference",
-        "dropoutcourse/layers.py",
+        "dropoutcourse/layers/scratch_dropout.py",
         "        if not training or self.rate == 0.0:\n            return inputs\n        shape",
         "        if self.rate == 0.0:\n            return inputs\n        shape",
-        LAYER_TESTS,
+        SCRATCH_DROPOUT_TESTS,
     ),
     Mutant(
         "DropBlock: gamma divided by block_size instead of block_size squared",
         "dropoutcourse/_replicas.py",
         "    gamma = rate / bs**2 * (height * width)",
         "    gamma = rate / bs * (height * width)",
-        ("tests/test_engine_masks.py", *LAYER_TESTS),
+        ("tests/test_engine_masks.py", *DROP_BLOCK_TESTS),
     ),
     Mutant(
         "engine: masks without the 1/(1 - rate) rescale",

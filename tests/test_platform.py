@@ -259,7 +259,7 @@ USERS = {
     "homework notebooks": ("homework/source/**/*.ipynb", ("", "lab", "build", "test")),
     "slides": ("slides/*.py", ("", "build")),
     "benchmarks": ("benchmarks/*.py", ("", "build", "test")),
-    "tests": ("tests/*.py", ("", "lab", "build", "test")),
+    "tests": ("tests/**/*.py", ("", "lab", "build", "test")),
 }
 
 
