@@ -41,6 +41,7 @@ ENGINE_TESTS = ("tests/test_engine_masks.py", "tests/test_engine.py")
 REFERENCE_TESTS = ("tests/test_reference.py", "tests/test_reference_vs_keras.py")
 SCRATCH_DROPOUT_TESTS = ("tests/layers/test_scratch_dropout.py",)
 DROP_BLOCK_TESTS = ("tests/layers/test_drop_block.py",)
+DROP_PATH_TESTS = ("tests/layers/test_drop_path.py",)
 
 MUTANTS: list[Mutant] = [
     Mutant(
@@ -148,6 +149,13 @@ MUTANTS: list[Mutant] = [
         "* sd * math.sqrt(1.0 / n + ratio)",
         "* sd * math.sqrt(1.0 + ratio)",
         ("tests/test_stats.py", "tests/test_claims.py"),
+    ),
+    Mutant(
+        "layers: DropPath draws one value per element instead of one per sample",
+        "dropoutcourse/layers/drop_path.py",
+        "        shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)",
+        "        shape = ops.shape(inputs)",
+        DROP_PATH_TESTS,
     ),
 ]
 
