@@ -68,7 +68,13 @@ def test_nothing_reads_the_shared_folder():
 
 @pytest.mark.parametrize(
     "module",
-    ["dropoutcourse", "dropoutcourse.reference", "dropoutcourse.theory", "dropoutcourse.gradcheck"],
+    [
+        "dropoutcourse",
+        "dropoutcourse.reference",
+        "dropoutcourse.theory",
+        "dropoutcourse.gradcheck",
+        "dropoutcourse.uncertainty",
+    ],
 )
 def test_numpy_modules_do_not_import_tensorflow(module):
     code = f"import sys, {module}; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
