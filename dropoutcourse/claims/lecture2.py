@@ -24,8 +24,9 @@ MC_MARGIN_POINTS = 1.0
 K1_MIN_GAP_POINTS = 2.0
 #: Seeds: pilots 0/1000/2000 gave a k = 100 gap of +0.7…+1.0 points with a paired sd of
 #: 0.4-0.9 (intervals −0.11…2.18, 0.37…1.24, −0.07…1.51 with 5 seeds, ≈ 2.2 SE from the
-#: margin). power.n_for_margin(sd=0.9, distance=0.7 + 1.0, target_se=3) = 8.
-MC_N_SEEDS = 8
+#: margin; "closes 3/4 of the k = 1 gap" was 0.9 SE on set 0). Scaling the weakest pilot
+#: margin (0.9 SE at n = 5) by √n: n = 12 gives ≥ 3.5 SE (power.n_for_margin).
+MC_N_SEEDS = 12
 
 
 def mc_experiment(seeds: list[int]) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from dropoutcourse.stats import PairedDifference
 __all__ = [
     "Check",
     "all_above",
+    "all_of",
     "all_below",
     "below",
     "by_construction",
@@ -196,3 +197,13 @@ def suite_failure_chance(margins_se: Sequence[float]) -> float:
     for m in margins_se:
         keep *= 1.0 - failure_chance(m)
     return 1.0 - keep
+
+
+def all_of(checks: Sequence[Check]) -> Check:
+    """One check for "every one of these holds": the one closest to its threshold speaks."""
+    if not checks:
+        return _fail("no checks given")
+    worst = min(checks, key=lambda c: c.margin_se)
+    ok = all(c.passed for c in checks)
+    reason = f"{sum(c.passed for c in checks)}/{len(checks)} hold; closest: {worst.reason}"
+    return replace(worst, passed=ok, reason=reason)
