@@ -11,8 +11,9 @@ uses larger, more paper-like settings (much slower).
 under/over-fitting) for the slides.
 
 ``claims`` runs every claim of the course (:mod:`dropoutcourse.claims`) on one or more seed
-sets, prints a table claim × seed set → holds / fails with the numbers, and exits with
-status 1 if any claim fails. The work is done in :mod:`dropoutcourse.report` and
+sets, prints a table claim × seed set → holds / fails with the numbers and each claim's
+smallest margin in standard errors, and exits with status 1 if any claim fails (with
+``--without-dropout``, the negative control: if any claim still holds). The work is done in :mod:`dropoutcourse.report` and
 :mod:`dropoutcourse.claims.table`.
 """
 
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     cl.add_argument("--only", nargs="+", default=None, help="run only these claims (names)")
     cl.add_argument("--out", default=None, help="also write the table as Markdown + JSON here")
+    cl.add_argument(
+        "--without-dropout",
+        action="store_true",
+        help="negative control: force every dropout rate to 0; exit 1 if any claim still holds",
+    )
     return parser
 
 
@@ -91,7 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if any(o < 0 for o in args.seed_offset):
             _parser().error("--seed-offset must be >= 0")
-        ok = check_all(args.seed_offset, only=args.only, out=args.out)
+        try:
+            ok = check_all(
+                args.seed_offset, only=args.only, out=args.out, without_dropout=args.without_dropout
+            )
+        except ValueError as err:  # overlapping seed sets
+            _parser().error(str(err))
         return 0 if ok else 1
     return 0
 

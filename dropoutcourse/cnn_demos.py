@@ -24,6 +24,7 @@ import pandas as pd
 
 from dropoutcourse import reference
 from dropoutcourse._validate import check_float_array, check_positive_int, check_rate
+from dropoutcourse.switches import effective_rate
 
 __all__ = [
     "DROP_METHODS",
@@ -72,7 +73,7 @@ def drop_pixels(
     shown as a picture), shape (n_copies, H, W, C), and the boolean keep mask of that shape.
     """
     image = _check_image(image)
-    rate = check_rate(rate)
+    rate = effective_rate(check_rate(rate))  # 0 inside switches.without_dropout
     n_copies = check_positive_int(n_copies, "n_copies")
     if method not in DROP_METHODS:
         raise ValueError(f"method must be one of {DROP_METHODS}, got {method!r}")
@@ -301,6 +302,7 @@ def variance_shift(
     import tensorflow as tf
 
     rate = check_rate(rate)
+    applied = effective_rate(rate)  # 0 inside switches.without_dropout; rows keep ``rate``
     rng = np.random.default_rng(seed)
     keras.utils.set_random_seed(seed)
 
@@ -309,7 +311,7 @@ def variance_shift(
 
     rows = []
     for order in ("dropout→BN", "BN→dropout"):
-        drop = keras.layers.Dropout(rate, seed=seed)
+        drop = keras.layers.Dropout(applied, seed=seed)
         bn = keras.layers.BatchNormalization(momentum=momentum)
         bn.build((None, n_units))
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from dropoutcourse import _replicas
 from dropoutcourse._validate import check_positive_int, check_rate
+from dropoutcourse.switches import effective_rate
 
 __all__ = ["train_cnn_replicas", "CNN_DROPOUT_KINDS"]
 
@@ -51,6 +52,9 @@ class _ReplicaCNN:
         self.kinds = list(kinds)
         self.block_size = block_size
         shape = (self.R, 1, 1, 1, 1)
+        # the rates applied (0 inside switches.without_dropout); the results keep the nominal ones
+        rates = [effective_rate(r) for r in rates]
+        head_rates = [effective_rate(r) for r in head_rates]
         self.rate = tf.constant(np.reshape(rates, shape), tf.float32)
         self.head_rate = tf.constant(np.reshape(head_rates, (self.R, 1, 1)), tf.float32)
         self.sel = {

@@ -157,7 +157,7 @@ KERAS_TUTORIAL_MODELS: dict[str, dict] = {
 #: that "no detectable difference" is not just a test without power.
 KERAS_TUTORIAL_CONTROLS: dict[str, dict] = {
     "control (baseline, dropout's optimiser)": dict(learning_rate=0.1, momentum=0.9),
-    "positive control (lr 1e-4)": dict(learning_rate=1e-4, momentum=0.8),
+    "positive control (lr 1e-3)": dict(learning_rate=1e-3, momentum=0.8),
 }
 
 

@@ -43,6 +43,7 @@ from dropoutcourse._validate import (
     check_same_length,
 )
 from dropoutcourse.data import Dataset
+from dropoutcourse.switches import effective_rate
 
 __all__ = ["ReplicaConfig", "TrainResult", "train_replicas"]
 
@@ -126,8 +127,9 @@ class _ReplicaMLP:
             self.biases.append(tf.Variable(zeros, name=f"bias{layer}"))
         # dropout site `layer` multiplies the *input* of that layer: site 0 is input dropout,
         # site l ≥ 1 is dropout on the output of hidden layer l
-        self.site_rates = [[c.input_rate for c in self.configs]] + [
-            [c.hidden_rate for c in self.configs] for _ in range(self.n_layers - 1)
+        # the rates applied (0 inside switches.without_dropout); the history keeps the nominal ones
+        self.site_rates = [[effective_rate(c.input_rate) for c in self.configs]] + [
+            [effective_rate(c.hidden_rate) for c in self.configs] for _ in range(self.n_layers - 1)
         ]
 
     @property

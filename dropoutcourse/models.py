@@ -23,6 +23,7 @@ from dropoutcourse._validate import (
     check_unit_interval,
 )
 from dropoutcourse.layers import DropBlock2D, ScratchDropout
+from dropoutcourse.switches import effective_rate
 
 __all__ = ["mlp", "cnn", "slide_model", "MLP_KINDS", "CNN_DROPOUTS"]
 
@@ -133,6 +134,8 @@ def mlp(
     if not hidden and (hidden_rate > 0 or max_norm is not None):
         # both act on hidden units only: with none they would silently do nothing
         raise ValueError("hidden=() has no hidden units: hidden_rate and max_norm need hidden")
+    # the negative control (switches.without_dropout): no dropout layer is built at all
+    hidden_rate, input_rate = effective_rate(hidden_rate), effective_rate(input_rate)
     if activation is None:
         activation = "selu" if kind == "alpha" else "relu"
     opt = _optimizer(optimizer, learning_rate, momentum)
@@ -221,6 +224,7 @@ def cnn(
     seed = check_seed(seed)
     rate = check_rate(rate, "rate")
     head_rate = check_rate(head_rate, "head_rate")
+    rate, head_rate = effective_rate(rate), effective_rate(head_rate)  # switches.without_dropout
     block_size = check_positive_int(block_size, "block_size")
     dense_units = check_positive_int(dense_units, "dense_units")
     opt = _optimizer(optimizer, learning_rate)

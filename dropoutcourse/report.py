@@ -57,8 +57,11 @@ def _cell(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _significance(res: dict) -> str:
-    return f"paired t = {res['t']:.2f}, p = {res['p_value']:.3f}, n = {res['n']}"
+def _paired(res: dict) -> str:
+    """A paired difference as numbers only: the verdicts are the claims' (no p < 0.05 here)."""
+    return (
+        f"paired by seed: sd of the difference {100 * res['std_diff']:.2f} points, n = {res['n']}"
+    )
 
 
 # --------------------------------------------------------------------------- readings
@@ -78,12 +81,9 @@ def _read_compare(history) -> tuple[str, str]:
     gap_a, gap_b = a["acc_gap"].mean(), b["acc_gap"].mean()
     diff = a["test_acc"].mean() - b["test_acc"].mean()
     if len(a) >= 2 and len(a) == len(b):
-        acc = paired_comparison(a["test_acc"].to_numpy(), b["test_acc"].to_numpy())
-        verdict = "significantly " if acc["p_value"] < 0.05 else "not significantly "
-        direction = "higher" if acc["mean_diff"] > 0 else "lower"
-        test = f"{verdict}{direction}: {_significance(acc)}"
+        test = _paired(paired_comparison(a["test_acc"].to_numpy(), b["test_acc"].to_numpy()))
     else:
-        test = "one seed: no significance test"
+        test = "one seed"
     reading = (
         f"'{other}' ends with test accuracy {100 * diff:+.2f} points vs '{base}' "
         f"({test}); its train−test accuracy gap is "
@@ -135,20 +135,12 @@ def _read_data_size(final) -> tuple[str, str]:
         and peak["mean"] > last["mean"]
         else "does not rise and fall (unlike the paper)"
     )
-    significant = []
-    for (n, _), grp in gain.groupby(["train_size", "hidden_rate"], sort=True):
-        if len(grp) >= 2 and grp["gain"].std() > 0:
-            from scipy import stats
-
-            if stats.ttest_1samp(grp["gain"], 0.0).pvalue < 0.05:
-                significant.append(f"{int(n)} ({100 * grp['gain'].mean():+.2f})")
     reading = (
         f"Gain in test accuracy from dropout (paired by seed): {100 * first['mean']:+.2f} ± "
         f"{100 * first['std']:.2f} points at {int(first.train_size)} examples, largest "
         f"{100 * peak['mean']:+.2f} ± {100 * peak['std']:.2f} at {int(peak.train_size)}, "
         f"{100 * last['mean']:+.2f} ± {100 * last['std']:.2f} at {int(last.train_size)}; the mean gain "
-        f"{shape}. Gain different from 0 (one-sample t, p < 0.05) at: "
-        f"{', '.join(significant) if significant else 'no size'}."
+        f"{shape}."
     )
     return table + "\n\nGain (dropout − no dropout, same seed):\n\n" + g_table, reading
 
@@ -207,13 +199,37 @@ def _read_kfold(cv) -> tuple[str, str]:
     for name in ("visible", "hidden"):
         other = cv[cv.model == name].sort_values("fold")["accuracy"].to_numpy()
         res = ex.paired_comparison(other, base, test_train_ratio=1 / (folds - 1))
-        verdict = "significant" if res["p_value"] < 0.05 else "not significant"
         parts.append(
             f"{name} − baseline = {100 * res['mean_diff']:+.2f} points "
-            f"(fold std of the difference {100 * res['std_diff']:.2f}; paired t with the "
-            f"Nadeau–Bengio correction, p = {res['p_value']:.2f}: {verdict})"
+            f"(fold std of the difference {100 * res['std_diff']:.2f})"
         )
     return table, f"{folds} folds, the same for every model. " + "; ".join(parts) + "."
+
+
+#: The claims that judge what each section shows (their rules, not a p < 0.05 of the report's).
+SECTION_CLAIMS = {
+    "compare": ("flagship",),
+    "rate_sweep": ("rate_plateau",),
+    "data_size_sweep": ("overfitting_needs_small_data", "digits_gain_is_small"),
+    "mc_vs_weight_scaling": ("mc_vs_weight_scaling",),
+    "regularizer_table": ("regularisers",),
+    "keras_tutorial_cv": ("keras_tutorial_kfold",),
+}
+
+
+def claims_section(names, log: Callable[[str], None] = print) -> str:
+    """The claims' verdicts, checks (with SE margins) and numbers, as Markdown."""
+    from dropoutcourse import claims
+
+    blocks = []
+    for name in dict.fromkeys(names):
+        log(f"  claim {name} ...")
+        blocks.append("```\n" + str(claims.run(name)) + "\n```")
+    return (
+        "## What the claims conclude\n\nThe tables above describe; the verdicts are the "
+        "claims' pre-declared rules on their own settings (default seed set; `python -m "
+        "dropoutcourse claims` runs them on other sets).\n\n" + "\n\n".join(blocks) + "\n"
+    )
 
 
 # --------------------------------------------------------------------------- the sections
@@ -419,13 +435,16 @@ def reproduce(
         section(title, name, secs, table, reading, [f"{name}.png"])
         log(f"      done in {secs:.1f} s")
 
+    if not quick:  # the quick (test) mode stays seconds long: no claim is trained there
+        sections.append(claims_section([c for n in todo for c in SECTION_CLAIMS[n]], log))
     total = time.perf_counter() - started
     header = (
         "# Dropout experiments, reproduced in miniature\n\n"
         f"Generated by `python -m dropoutcourse reproduce{' --full' if full else ''}` "
         f"({settings}, {n_seeds} seeds per setting, {total:.0f} s in total). "
         "Numbers are mean ± std over seeds (std with ddof = 1). The readings below are computed "
-        "from these numbers; they are not written by hand. rate = drop probability "
+        "from these numbers; they are not written by hand and draw no conclusions: those are "
+        "the claims' (last section). rate = drop probability "
         "(the paper's p = 1 − rate).\n"
     )
     path = out / "results.md"

@@ -13,8 +13,9 @@ The rules, stated before any run:
   ``1 − 2α`` interval lies inside ``(−margin, +margin)``. Such a claim is only made together
   with a positive control in the same run (something that must differ, and does).
 
-Tolerances therefore follow from the measured spread (the interval's width) and from a
-pre-declared effect size, never from a hand-set threshold on one number.
+Margins and minimal effects are constants of each claim (what matters to a practitioner), never
+computed from the run being judged. The rules themselves, returning checks that carry their
+distance to the threshold in standard errors, live in :mod:`dropoutcourse.claims.rules`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class PairedDifference:
     min: float
     max: float
     confidence: float
+    #: standard error of the mean (with the Nadeau–Bengio factor when one was given)
+    se: float = math.nan
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -90,7 +93,8 @@ def paired_difference(
         raise ValueError("confidence must be in (0, 1), got 0")
     ratio = 0.0 if test_train_ratio is None else check_nonneg_float(test_train_ratio, "ratio")
     n, mean, sd = d.size, float(d.mean()), float(d.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) * sd * math.sqrt(1.0 / n + ratio)
+    se = sd * math.sqrt(1.0 / n + ratio)
+    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) * se
     return PairedDifference(
         mean=mean,
         lo=mean - half,
@@ -100,23 +104,23 @@ def paired_difference(
         min=float(d.min()),
         max=float(d.max()),
         confidence=confidence,
+        se=se,
     )
 
 
-def exceeds(diff: PairedDifference, min_effect: float = 0.0) -> bool:
-    """Decision rule "better by at least ``min_effect``": the interval's lower end is above it."""
-    return diff.lo > min_effect
+def exceeds(diff: PairedDifference, min_effect: float = 0.0):
+    """``claims.rules.exceeds``: a :class:`~dropoutcourse.claims.rules.Check` (truthy if it holds)."""
+    from dropoutcourse.claims.rules import exceeds as rule
+
+    return rule(diff, min_effect)
 
 
-def within(diff: PairedDifference, margin: float) -> bool:
-    """Decision rule "equivalent within ``margin``": the interval lies inside ``(−margin, margin)``.
+def within(diff: PairedDifference, margin: float):
+    """``claims.rules.within`` (TOST with a ``confidence = 0.90`` interval); a margin ≤ 0 is a
+    failing :class:`~dropoutcourse.claims.rules.Check` with that reason, not an error."""
+    from dropoutcourse.claims.rules import within as rule
 
-    Use a ``confidence = 1 − 2α`` interval (0.90 for α = 0.05): that is the two one-sided
-    tests (TOST) procedure.
-    """
-    if not margin > 0:
-        raise ValueError(f"margin must be > 0, got {margin!r}")
-    return -margin < diff.lo and diff.hi < margin
+    return rule(diff, margin)
 
 
 def paired_comparison(

@@ -5,7 +5,8 @@
 >>> print(result)                                       # rule, checks and numbers
 >>> claims.run("mc_vs_weight_scaling", seed_offset=1000).holds
 
-``python -m dropoutcourse claims --seed-offset 1000`` runs them all on another seed set.
+``python -m dropoutcourse claims --seed-offset 10000`` runs them all on another seed set;
+``--without-dropout`` runs them with every dropout rate forced to 0 (all must fail).
 """
 
 from dropoutcourse.claims import (  # noqa: F401  (importing them registers their claims)
@@ -18,7 +19,11 @@ from dropoutcourse.claims import (  # noqa: F401  (importing them registers thei
 )
 from dropoutcourse.claims.core import (
     CACHE_ENV,
+    CHECK_OFFSETS,
     CLAIMS,
+    CONFIRMATION_OFFSETS,
+    DEFAULT_OFFSET,
+    PILOT_OFFSETS,
     SEED_OFFSETS,
     Claim,
     ClaimResult,
@@ -26,5 +31,20 @@ from dropoutcourse.claims.core import (
     register,
     run,
 )
+from dropoutcourse.claims.rules import Check
 
-__all__ = ["CACHE_ENV", "CLAIMS", "SEED_OFFSETS", "Claim", "ClaimResult", "get", "register", "run"]
+__all__ = [
+    "CACHE_ENV",
+    "CHECK_OFFSETS",
+    "CLAIMS",
+    "CONFIRMATION_OFFSETS",
+    "DEFAULT_OFFSET",
+    "PILOT_OFFSETS",
+    "SEED_OFFSETS",
+    "Check",
+    "Claim",
+    "ClaimResult",
+    "get",
+    "register",
+    "run",
+]

@@ -3,47 +3,69 @@
 A :class:`Claim` is defined once (in ``dropoutcourse.claims.lectureN``) and used everywhere:
 the lecture notebook runs it and shows its data, the claim tests assert it, the slides render
 its numbers, and ``python -m dropoutcourse claims --seed-offset N`` runs it on another seed
-set. Nothing quoted from a run is typed by hand.
+set. Nothing quoted from a run is typed by hand. Every check is a
+:class:`~dropoutcourse.claims.rules.Check` that carries its distance to its threshold in
+standard errors.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
+import math
 import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-#: The seed sets every claim must hold on: the default (offset 0) and two disjoint others.
-SEED_OFFSETS: tuple[int, ...] = (0, 1000, 2000)
+from dropoutcourse.claims.cache import CACHE_ENV, cache_path
+from dropoutcourse.claims.rules import Check, by_construction
+from dropoutcourse.claims.seedsets import (
+    CHECK_OFFSETS,
+    CONFIRMATION_OFFSETS,
+    DEFAULT_OFFSET,
+    PILOT_OFFSETS,
+)
+from dropoutcourse.switches import dropout_enabled
 
-#: Environment variable naming a folder where claim results are cached, so that the slides,
-#: the claim tests and ``reproduce`` in one ``make test`` use *one* run of each claim.
-CACHE_ENV = "DROPOUTCOURSE_CLAIMS_CACHE"
+#: The three pilot seed sets (0, 1000, 2000), kept under their old name for the notebooks.
+#: They sized the claims, so they are not evidence: see ``CHECK_OFFSETS``.
+SEED_OFFSETS: tuple[int, ...] = PILOT_OFFSETS
+
+__all__ = [
+    "CACHE_ENV",
+    "CHECK_OFFSETS",
+    "CONFIRMATION_OFFSETS",
+    "DEFAULT_OFFSET",
+    "PILOT_OFFSETS",
+    "SEED_OFFSETS",
+]
 
 
 @dataclass(frozen=True)
 class ClaimResult:
     """The outcome of one claim on one seed set.
 
-    ``checks`` maps each part of the decision rule to whether it held; ``numbers`` holds the
-    measured quantities the course quotes (the slides render them by name); ``data`` is the
-    experiment's tidy DataFrame (for figures).
+    ``checks`` maps each part of the decision rule to its :class:`Check` (truthy when it
+    held, with ``margin_se``); ``numbers`` holds the measured quantities the course quotes
+    (the slides render them by name); ``data`` is the experiment's tidy DataFrame.
+    ``dropout`` is False for a run inside :func:`dropoutcourse.switches.without_dropout`.
     """
 
     name: str
     seeds: tuple[int, ...]
-    checks: dict[str, bool]
+    checks: dict[str, Check]
     numbers: dict[str, float]
     data: pd.DataFrame = field(repr=False, compare=False)
+    dropout: bool = True
 
     @property
     def holds(self) -> bool:
-        return all(self.checks.values())
+        return all(c.passed for c in self.checks.values())
+
+    @property
+    def min_margin_se(self) -> float:
+        """The smallest distance of any check to its threshold, in standard errors."""
+        return min((c.margin_se for c in self.checks.values()), default=math.inf)
 
     @property
     def seed_offset(self) -> int:
@@ -54,10 +76,11 @@ class ClaimResult:
         lines = [
             f"{self.name} ({len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} "
             f"from {self.seeds[0]}): "
-            f"{'HOLDS' if self.holds else 'FAILS'}",
+            f"{'HOLDS' if self.holds else 'FAILS'}"
+            f"{'' if self.dropout else ' (without dropout: the negative control)'}",
             f"  claim: {claim.statement}",
         ]
-        lines += [f"  [{'ok' if ok else 'FAILED'}] {rule}" for rule, ok in self.checks.items()]
+        lines += [f"  {check}" for check in self.checks.values()]
         shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.numbers.items())
         lines.append(f"  numbers: {shown}")
         return "\n".join(lines)
@@ -72,7 +95,9 @@ class ClaimResult:
             "name": self.name,
             "seeds": list(self.seeds),
             "holds": self.holds,
-            "checks": self.checks,
+            "dropout": self.dropout,
+            "min_margin_se": self.min_margin_se if math.isfinite(self.min_margin_se) else None,
+            "checks": {k: c.as_dict() for k, c in self.checks.items()},
             "numbers": self.numbers,
         }
 
@@ -81,7 +106,7 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-Decide = Callable[[pd.DataFrame], tuple[Mapping[str, bool], Mapping[str, float]]]
+Decide = Callable[[pd.DataFrame], tuple[Mapping[str, Check | bool], Mapping[str, float]]]
 
 
 @dataclass(frozen=True)
@@ -93,7 +118,9 @@ class Claim:
     sentence the course says; ``n_seeds`` how many seeds one seed set has. ``replication``
     says what the decision rule pairs over: ``"seeds"`` (one run per seed, the default) or
     ``"folds"`` (one cross-validation on the set's first seed, paired over its folds).
-    ``headline`` names the numbers the claims table shows for it.
+    ``headline`` names the numbers the claims table shows for it. ``sizing`` records the
+    pilot numbers and the power calculation its ``n_seeds`` came from. ``measure(seeds)``
+    (optional) returns numbers that must never be cached, such as wall-clock timings.
     """
 
     name: str
@@ -105,32 +132,53 @@ class Claim:
     replication: str = "seeds"
     #: the numbers the claims table shows (default: the first three of ``numbers``)
     headline: tuple[str, ...] = ()
+    sizing: str = field(default="", repr=False)
+    measure: Callable[[list[int]], Mapping[str, float]] | None = field(default=None, repr=False)
 
-    def seeds(self, seed_offset: int = 0) -> list[int]:
-        from dropoutcourse._validate import check_seed
+    def seeds(self, seed_offset: int = DEFAULT_OFFSET, n_seeds: int | None = None) -> list[int]:
+        """The seeds of set ``seed_offset`` (``n_seeds`` overrides the claim's, for tests)."""
+        from dropoutcourse._validate import check_positive_int, check_seed
 
         seed_offset = check_seed(seed_offset, "seed_offset")
-        return list(range(seed_offset, seed_offset + self.n_seeds))
+        n = self.n_seeds if n_seeds is None else check_positive_int(n_seeds, "n_seeds")
+        return list(range(seed_offset, seed_offset + n))
 
     def evaluate(self, data: pd.DataFrame, seeds: list[int]) -> ClaimResult:
-        """Apply the decision rule to an experiment's data."""
-        checks, numbers = self.decide(data)
+        """Apply the decision rule to an experiment's data.
+
+        A rule that cannot be applied to the data (e.g. NaN scores from a run where nothing
+        was dropped) gives a failing check with the reason, never an exception.
+        """
+        try:
+            checks, numbers = self.decide(data)
+        except (ValueError, KeyError, ZeroDivisionError) as err:
+            reason = f"{type(err).__name__}: {err}"
+            checks, numbers = (
+                {"the decision rule can be applied to the data": by_construction(False, reason)},
+                {},
+            )
         return ClaimResult(
             name=self.name,
             seeds=tuple(seeds),
-            checks={k: bool(v) for k, v in checks.items()},
+            checks={k: _as_check(v).named(k) for k, v in checks.items()},
             numbers={k: _plain(v) for k, v in numbers.items()},
             data=data,
+            dropout=dropout_enabled(),
         )
 
-    def run(self, seed_offset: int = 0, *, cache: bool = True) -> ClaimResult:
+    def run(
+        self, seed_offset: int = DEFAULT_OFFSET, *, cache: bool = True, n_seeds: int | None = None
+    ) -> ClaimResult:
         """Run the experiment on seed set ``seed_offset`` and apply the rule.
 
         With ``$DROPOUTCOURSE_CLAIMS_CACHE`` set (``make test`` sets it), a result of the same
-        code, library versions and seeds is read from that folder instead of trained again.
+        settings, code the claim imports and library versions is read from that folder
+        instead of trained again (see :mod:`dropoutcourse.claims.cache`). ``measure``
+        numbers (timings) are measured afresh every time.
         """
-        seeds = self.seeds(seed_offset)
-        path = _cache_path(self.name, seeds) if cache else None
+        seeds = self.seeds(seed_offset, n_seeds)
+        module = self.experiment.__module__
+        path = cache_path(self.name, module, seeds, dropout_enabled()) if cache else None
         if path is not None and path.exists():
             data = pd.read_pickle(path)
         else:
@@ -140,7 +188,17 @@ class Claim:
                 tmp = path.with_suffix(".tmp")
                 data.to_pickle(tmp, protocol=pickle.HIGHEST_PROTOCOL)
                 tmp.replace(path)
-        return self.evaluate(data, seeds)
+        result = self.evaluate(data, seeds)
+        if self.measure is not None:
+            result.numbers.update({k: _plain(v) for k, v in self.measure(seeds).items()})
+        return result
+
+
+def _as_check(value: Check | bool) -> Check:
+    """A rule's result as a :class:`Check` (a bare bool is an exact fact: ±inf SE)."""
+    if isinstance(value, Check):
+        return value
+    return by_construction(bool(value), "exact" if value else "exact: does not hold")
 
 
 def _plain(v):
@@ -168,36 +226,8 @@ def get(name: str) -> Claim:
     return CLAIMS[name]
 
 
-def run(name: str, seed_offset: int = 0, *, cache: bool = True) -> ClaimResult:
+def run(
+    name: str, seed_offset: int = DEFAULT_OFFSET, *, cache: bool = True, n_seeds: int | None = None
+) -> ClaimResult:
     """Run claim ``name`` on seed set ``seed_offset`` (see :meth:`Claim.run`)."""
-    return get(name).run(seed_offset, cache=cache)
-
-
-# --------------------------------------------------------------------------- cache
-
-
-def _code_fingerprint() -> str:
-    """Hash of the package's source and the numeric libraries' versions."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    h = hashlib.sha256()
-    root = Path(__file__).resolve().parents[1]
-    for p in sorted(root.rglob("*.py")):
-        h.update(p.relative_to(root).as_posix().encode())
-        h.update(p.read_bytes())
-    for pkg in ("numpy", "tensorflow", "tensorflow-cpu", "keras", "scikit-learn", "mnist1d"):
-        try:
-            h.update(f"{pkg}={version(pkg)}".encode())
-        except PackageNotFoundError:
-            pass
-    h.update(os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").encode())
-    return h.hexdigest()[:16]
-
-
-def _cache_path(name: str, seeds: list[int]) -> Path | None:
-    folder = os.environ.get(CACHE_ENV)
-    if not folder:
-        return None
-    key = json.dumps([name, seeds, _code_fingerprint()])
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return Path(folder) / f"{name}-{seeds[0]}-{digest}.pkl"
+    return get(name).run(seed_offset, cache=cache, n_seeds=n_seeds)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from dropoutcourse.claims.core import Claim, register
-from dropoutcourse.stats import exceeds, paired_difference
+from dropoutcourse.claims.rules import exceeds, interval_numbers
+from dropoutcourse.claims.seedsets import data_seed
+from dropoutcourse.stats import paired_difference
 
 #: The settings of lecture 2 §7 (lecture 1's MNIST-1D task, small enough for the notebook).
 MC_SETTINGS = dict(
@@ -13,17 +15,25 @@ MC_SETTINGS = dict(
 )
 
 
-#: Non-inferiority margin (points) for "MC is not better than weight scaling". The lower end of
-#: the k = 100 interval ranged from −0.3 to +0.4 points over three seed sets, and one test
-#: signal is 0.1 points, so half a point would sit at the edge of the noise.
+#: Non-inferiority margin (points) for "MC is not better than weight scaling". Why 1 point: MC
+#: averaging costs k forward passes; a practitioner would pay that for a point of accuracy,
+#: not for less. (It was first chosen after seeing pilot sets 0/1000/2000, which are
+#: therefore pilots only; the confirmation sets judge it.)
 MC_MARGIN_POINTS = 1.0
+#: The positive control's minimal effect: one thinned net is clearly worse (points).
+K1_MIN_GAP_POINTS = 2.0
+#: Seeds: pilots 0/1000/2000 gave a k = 100 gap of +0.7…+1.0 points with a paired sd of
+#: 0.4-0.9 (intervals −0.11…2.18, 0.37…1.24, −0.07…1.51 with 5 seeds, ≈ 2.2 SE from the
+#: margin; "closes 3/4 of the k = 1 gap" was 0.9 SE on set 0). Scaling the weakest pilot
+#: margin (0.9 SE at n = 5) by √n: n = 12 gives ≥ 3.5 SE (power.n_for_margin).
+MC_N_SEEDS = 12
 
 
 def mc_experiment(seeds: list[int]) -> pd.DataFrame:
     from dropoutcourse import data, experiments
 
     s = dict(MC_SETTINGS)
-    mnist1d = data.load_mnist1d(train_size=s.pop("train_size"), seed=0)
+    mnist1d = data.load_mnist1d(train_size=s.pop("train_size"), seed=data_seed(seeds))
     return experiments.mc_vs_weight_scaling(seeds=seeds, data=mnist1d, **s)
 
 
@@ -40,23 +50,20 @@ def mc_decide(df: pd.DataFrame):
     one, many = paired_difference(gaps[1]), paired_difference(gaps[k_max])
     closes = paired_difference(0.25 * gaps[1] - gaps[k_max])
     checks = {
-        "positive control: one thinned net (k = 1) is worse than weight scaling by > 2 points": (
-            exceeds(one, 2.0)
-        ),
+        "positive control: one thinned net (k = 1) is worse than weight scaling by more than "
+        f"{K1_MIN_GAP_POINTS:g} points (95 % paired interval)": exceeds(one, K1_MIN_GAP_POINTS),
         f"averaging k = {k_max} nets closes more than 3/4 of the k = 1 gap": exceeds(closes, 0.0),
         f"MC averaging of k = {k_max} nets is not better than weight scaling "
-        f"(by more than {MC_MARGIN_POINTS:g} point)": many.lo > -MC_MARGIN_POINTS,
+        f"by more than {MC_MARGIN_POINTS:g} point (95 % paired interval, non-inferiority)": (
+            exceeds(many, -MC_MARGIN_POINTS)
+        ),
     }
     ws = 100 * df.drop_duplicates("seed")["ws_error"]
     numbers = {
         "ws_error": ws.mean(),
         "ws_error_sd": ws.std(),
-        "gap_k1": one.mean,
-        "gap_k1_lo": one.lo,
-        "gap_k1_hi": one.hi,
-        "gap_kmax": many.mean,
-        "gap_kmax_lo": many.lo,
-        "gap_kmax_hi": many.hi,
+        **interval_numbers("gap_k1", one),
+        **interval_numbers("gap_kmax", many),
         "k_max": k_max,
         "ks_where_mc_worse": int((gaps.mean() > 0).sum()),
         "n_ks": gaps.shape[1],
@@ -72,7 +79,7 @@ MC_VS_WEIGHT_SCALING = register(
             "Averaging the predictions of k thinned networks approaches weight scaling as k "
             "grows, but in our runs it never beats the single weight-scaled pass."
         ),
-        n_seeds=5,
+        n_seeds=MC_N_SEEDS,
         experiment=mc_experiment,
         decide=mc_decide,
         headline=("gap_k1", "gap_kmax", "gap_kmax_lo", "gap_kmax_hi"),

@@ -21,7 +21,16 @@ import numpy as np
 import pandas as pd
 
 from dropoutcourse.claims.core import Claim, register
-from dropoutcourse.stats import exceeds, paired_difference
+from dropoutcourse.claims.rules import (
+    all_above,
+    all_below,
+    all_of,
+    below,
+    exceeds,
+    is_dropout_active,
+)
+from dropoutcourse.claims.seedsets import data_seed
+from dropoutcourse.stats import paired_difference
 
 #: The settings of lecture 6 §1 (one definition for notebook, slides and tests).
 MC_BAND = dict(
@@ -62,14 +71,13 @@ def mc_band_experiment(seeds: list[int]) -> pd.DataFrame:
     """One row per (seed, point): MC mean and std on the grid and at the training inputs.
 
     Columns ``seed, part ("grid"/"train"), x, y (observed; NaN on the grid), truth (sin 2πx),
-    mc_mean, mc_std, det`` (the deterministic, dropout-off prediction) and, per seed, the
-    measured times ``t_single`` (one dropout-off pass over grid + training inputs) and
-    ``t_mc`` (the T passes of ``mc_predict`` over the same inputs).
+    mc_mean, mc_std, det`` (the deterministic, dropout-off prediction). No timings: they are
+    measured afresh by :func:`mc_band_cost`, never cached with the data.
     """
     from dropoutcourse import data, engine, layers, models
 
     s = MC_BAND
-    wave = data.make_polynomial(n_train=s["n_train"], noise=s["noise"], seed=0)
+    wave = data.make_polynomial(n_train=s["n_train"], noise=s["noise"], seed=data_seed(seeds))
     configs = [engine.ReplicaConfig(hidden_rate=s["hidden_rate"], seed=seed) for seed in seeds]
     trained = engine.train_replicas(
         wave,
@@ -89,11 +97,8 @@ def mc_band_experiment(seeds: list[int]) -> pd.DataFrame:
     frames = []
     for r, seed in enumerate(seeds):
         net.set_weights(trained.replica_weights(r))
-        det = np.asarray(net(x_all, training=False))[:, 0]  # also warms the model up
-        t0 = time.perf_counter()
+        det = np.asarray(net(x_all, training=False))[:, 0]
         mean, std = layers.mc_predict(net, x_all, n_samples=s["n_samples"], seed=seed)
-        t_mc = time.perf_counter() - t0
-        t_single = _time(lambda: net(x_all, training=False), repeats=5)
         frames.append(
             pd.DataFrame(
                 {
@@ -105,12 +110,26 @@ def mc_band_experiment(seeds: list[int]) -> pd.DataFrame:
                     "mc_mean": mean[:, 0],
                     "mc_std": std[:, 0],
                     "det": det,
-                    "t_single": t_single,
-                    "t_mc": t_mc,
                 }
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def mc_band_cost(seeds: list[int]) -> dict[str, float]:
+    """``cost``: wall time of T ``mc_predict`` passes over one plain pass (not cached).
+
+    Timed on a freshly built network of the same shape (the weights do not change the time).
+    """
+    from dropoutcourse import layers, models
+
+    s = MC_BAND
+    net = models.mlp(1, 0, hidden=s["hidden"], hidden_rate=s["hidden_rate"], seed=seeds[0])
+    x = np.concatenate([mc_grid(), np.linspace(0, 1, s["n_train"], dtype="float32")[:, None]])
+    net(x, training=False)  # warm up
+    t_single = _time(lambda: net(x, training=False), repeats=5)
+    t_mc = _time(lambda: layers.mc_predict(net, x, n_samples=s["n_samples"], seed=0), repeats=1)
+    return {"cost": t_mc / t_single}
 
 
 def band_summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -120,7 +139,7 @@ def band_summary(df: pd.DataFrame) -> pd.DataFrame:
     ``cover_truth_in`` / ``cover_truth_out`` — share of the true curve inside the band on the
     grid, inside [0, 1] and away from it; ``noise_sd`` — the observation noise estimated from
     the training residuals of the MC mean; ``cover_train_noise`` — training coverage once that
-    noise is added to the band (std² + noise_sd²); ``cost`` — t_mc / t_single.
+    noise is added to the band (std² + noise_sd²).
     """
     rows = []
     for seed, g in df.groupby("seed"):
@@ -142,7 +161,6 @@ def band_summary(df: pd.DataFrame) -> pd.DataFrame:
                 "cover_truth_out": float(hit[outside].mean()),
                 "noise_sd": noise_sd,
                 "cover_train_noise": float((resid.abs() <= BAND_Z * total_sd).mean()),
-                "cost": float(g["t_mc"].iloc[0] / g["t_single"].iloc[0]),
             }
         )
     out = pd.DataFrame(rows)
@@ -154,12 +172,15 @@ def mc_band_decide(df: pd.DataFrame):
     b = band_summary(df)
     ratio = paired_difference(b["ratio"])
     cover = paired_difference(100 * b["cover_train"])
-    # the T-fold cost is reported (``cost``), not asserted: timings belong in benchmarks
+    # the T-fold cost is reported (``cost``, measured outside the cache), not asserted
     checks = {
+        "dropout is active: the MC passes differ (band width above 0 on every seed)": (
+            is_dropout_active(b["std_inside"])
+        ),
         f"on average the band is more than {MIN_WIDENING:g}× as wide away from the data "
         "(95 % interval of the mean ratio)": exceeds(ratio, MIN_WIDENING),
         "the band is epistemic only: it covers fewer than 95 % of the noisy training points "
-        "(95 % interval below 95 %)": cover.hi < 100 * NOMINAL,
+        "(95 % interval below 95 %)": below(cover, 100 * NOMINAL),
     }
     numbers = {
         "ratio": ratio.mean,
@@ -175,7 +196,6 @@ def mc_band_decide(df: pd.DataFrame):
         "cover_truth_out": 100 * b["cover_truth_out"].mean(),
         "noise_sd": b["noise_sd"].mean(),
         "cover_train_noise": 100 * b["cover_train_noise"].mean(),
-        "cost": b["cost"].mean(),
         "n_samples": int(MC_BAND["n_samples"]),
         "n_train": int(MC_BAND["n_train"]),
         "n_seeds": int(len(b)),
@@ -194,9 +214,10 @@ MC_BAND_CLAIM = register(
         ),
         # ten seeds: how much wider the band gets away from the data varies a lot between
         # networks (from barely to twice as wide)
-        n_seeds=10,
+        n_seeds=12,  # pilots 0/1000 with 10: widening 2.8 and 7.7 SE; 12 gives >= 3.3 SE
         experiment=mc_band_experiment,
         decide=mc_band_decide,
+        measure=mc_band_cost,
     )
 )
 
@@ -228,10 +249,10 @@ def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
     from dropoutcourse import data, layers, models
 
     s = BN_NET
-    wave = data.make_polynomial(n_train=MC_BAND["n_train"], noise=MC_BAND["noise"], seed=0)
     grid = mc_grid()
     rows = []
-    for seed in seeds:
+    for seed in seeds:  # one loop per seed, so each seed draws its own noisy sample too
+        wave = data.make_polynomial(n_train=MC_BAND["n_train"], noise=MC_BAND["noise"], seed=seed)
         keras.utils.set_random_seed(seed)
         net = models.mlp(
             1,
@@ -252,7 +273,7 @@ def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
         )
         det = net.predict(grid, verbose=0)[:, 0]
         before = net.get_layer("bn1").moving_mean.numpy().copy()
-        good, _ = layers.mc_predict(net, grid, n_samples=s["n_samples"], seed=seed)
+        good, spread = layers.mc_predict(net, grid, n_samples=s["n_samples"], seed=seed)
         naive = np.stack(
             [net(grid, training=True).numpy()[:, 0] for _ in range(s["n_samples"])]
         ).mean(0)
@@ -261,6 +282,7 @@ def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
         rows.append(
             {
                 "seed": seed,
+                "mc_spread": float(spread.mean()),
                 "rms_good": _rms(good[:, 0], det),
                 "rms_naive": _rms(naive, det),
                 "det_range": float(np.ptp(det)),
@@ -278,25 +300,31 @@ def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
 def bn_pitfall_decide(df: pd.DataFrame):
     worse = paired_difference(df["rms_naive"], df["rms_good"])
     checks = {
+        "dropout is active: mc_predict's passes differ (MC spread above 0 on every seed)": (
+            is_dropout_active(df["mc_spread"])
+        ),
         "mc_predict's mean stays close to the model's own prediction: RMS below 10 % of the "
-        "prediction's range on every seed": (df["rms_good"] < 0.1 * df["det_range"]).all(),
+        "prediction's range on every seed": all_below(df["rms_good"] / df["det_range"], 0.1),
         "the naive training=True mean is farther off (paired RMS difference, 95 % interval "
-        "above 0) and at least twice as far on every seed": (
-            exceeds(worse, 0.0) and (df["rms_naive"] > 2 * df["rms_good"]).all()
+        "above 0) and at least twice as far on every seed": all_of(
+            [exceeds(worse, 0.0), all_above(df["rms_naive"] / df["rms_good"], 2.0)]
         ),
         "one point at a time, training=True ignores the input: the output range over "
-        "x = −0.5, 0.5, 1.5 is below half the deterministic one, on every seed": (
-            df["single_range"] < 0.5 * df["det_single_range"]
-        ).all(),
+        "x = −0.5, 0.5, 1.5 is below half the deterministic one, on every seed": all_below(
+            df["single_range"] / df["det_single_range"], 0.5
+        ),
         "the naive calls change the model: bn1's moving mean and predict() move, on every seed": (
-            (df["moving_mean_change"] > 1e-4) & (df["predict_change"] > 1e-3)
-        ).all(),
+            all_of(
+                [all_above(df["moving_mean_change"], 1e-4), all_above(df["predict_change"], 1e-3)]
+            )
+        ),
     }
     numbers = {
         "rms_good": df["rms_good"].mean(),
         "rms_naive": df["rms_naive"].mean(),
         "rms_gap": worse.mean,
         "rms_gap_lo": worse.lo,
+        "mc_spread": df["mc_spread"].mean(),
         "det_range": df["det_range"].mean(),
         "single_range": df["single_range"].mean(),
         "det_single_range": df["det_single_range"].mean(),
@@ -337,7 +365,7 @@ def mc_entropy_experiment(seeds: list[int]) -> pd.DataFrame:
     from dropoutcourse import data, engine, experiments
 
     s = MC_ENTROPY
-    digits = data.load_digits(train_size=s["train_size"])
+    digits = data.load_digits(train_size=s["train_size"], seed=data_seed(seeds))
     configs = [engine.ReplicaConfig(hidden_rate=s["hidden_rate"], seed=seed) for seed in seeds]
     result = engine.train_replicas(
         digits,
@@ -348,11 +376,19 @@ def mc_entropy_experiment(seeds: list[int]) -> pd.DataFrame:
         **experiments.TRAINING,
     )
     proba = result.predict_proba(digits.x_test, mc_samples=s["mc_samples"], seed=seeds[0] + 1)
+    # how far the MC average is from weight scaling: 0 when no dropout acts (negative control)
+    ws = result.predict_proba(digits.x_test)
+    mc_vs_ws = np.abs(proba - ws).max(axis=(1, 2))  # (R,)
     entropy = -(proba * np.log(np.clip(proba, 1e-12, 1))).sum(-1)  # (R, N), nats
     wrong = proba.argmax(-1) != np.asarray(digits.y_test)[None, :]
     n = digits.x_test.shape[0]
     return pd.DataFrame(
-        {"seed": np.repeat(seeds, n), "entropy": entropy.ravel(), "wrong": wrong.ravel()}
+        {
+            "seed": np.repeat(seeds, n),
+            "entropy": entropy.ravel(),
+            "wrong": wrong.ravel(),
+            "mc_vs_ws": np.repeat(mc_vs_ws, n),
+        }
     )
 
 
@@ -388,7 +424,11 @@ def mc_entropy_decide(df: pd.DataFrame):
     higher = paired_difference(s["median_wrong"], s["median_correct"])
     auc = paired_difference(s["auc"])
     confident = paired_difference(100 * s["confident_wrong"])
+    mc_vs_ws = df.groupby("seed")["mc_vs_ws"].first()
     checks = {
+        "dropout is active: the MC average differs from weight scaling on every seed": (
+            is_dropout_active(mc_vs_ws)
+        ),
         "wrong predictions are less certain: their median entropy is higher than the correct "
         "ones' (paired by seed, 95 % interval above 0)": exceeds(higher, 0.0),
         "the entropy flags mistakes better than chance (AUC, 95 % interval above 0.5)": exceeds(

@@ -1,0 +1,209 @@
+"""Decision rules of the claims: each returns a :class:`Check` that knows how close it came.
+
+A claim's ``decide`` maps a sentence to a :class:`Check`. Every check carries its distance to
+its threshold **in standard errors** (``margin_se``): how far the estimate would have to move
+for the verdict to flip. On a fresh seed set the estimate moves by about one standard error,
+so ``Φ(−margin_se)`` estimates the chance that the check flips there (the claims table
+combines them into the chance that the suite fails on a new seed set). Rules never raise on
+valid data: an impossible rule (e.g. a margin ≤ 0) is a failing check with a ``reason``.
+
+Rules:
+
+* :func:`exceeds` — the 95 % interval's lower end is above ``min_effect``;
+* :func:`below` — its upper end is below ``max_effect``;
+* :func:`within` — equivalence (TOST with a 90 % interval): inside ``(−margin, margin)``;
+* :func:`resolves` — the protocol's interval half-width is below ``effect`` (what it can tell
+  apart), a resolution statement instead of "no difference";
+* :func:`all_above` / :func:`all_below` — a per-seed bound, scaled by the seed-to-seed sd;
+* :func:`is_dropout_active` — dropout changed something on every seed (negative control);
+* :func:`by_construction` — an exact fact (no noise: ±∞ SE).
+
+:func:`interval_numbers` makes the ``<name>``, ``<name>_lo``, ``<name>_hi`` numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from dropoutcourse.stats import PairedDifference
+
+__all__ = [
+    "Check",
+    "all_above",
+    "all_of",
+    "all_below",
+    "below",
+    "by_construction",
+    "exceeds",
+    "failure_chance",
+    "interval_numbers",
+    "is_dropout_active",
+    "resolves",
+    "suite_failure_chance",
+    "within",
+]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One part of a claim's rule: verdict, estimate, threshold and distance in SE."""
+
+    passed: bool
+    margin_se: float
+    estimate: float
+    threshold: float
+    reason: str
+    description: str = ""
+
+    def __bool__(self) -> bool:  # ``assert check`` and ``all(checks.values())`` keep working
+        return bool(self.passed)
+
+    def named(self, description: str) -> Check:
+        return replace(self, description=description)
+
+    def __str__(self) -> str:
+        mark = "ok" if self.passed else "FAILED"
+        return f"[{mark}] {self.description} ({self.reason}; margin {_se(self.margin_se)})"
+
+    def as_dict(self) -> dict:
+        return {
+            "passed": bool(self.passed),
+            "margin_se": _json_float(self.margin_se),
+            "estimate": _json_float(self.estimate),
+            "threshold": _json_float(self.threshold),
+            "reason": self.reason,
+        }
+
+
+def _se(m: float) -> str:
+    return f"{m:+.1f} SE" if math.isfinite(m) else ("+inf SE" if m > 0 else "-inf SE")
+
+
+def _json_float(v: float):
+    return float(v) if math.isfinite(v) else str(v)
+
+
+def _distance(gap: float, scale: float) -> float:
+    """``gap / scale`` with a zero scale meaning an exact result (±inf, or 0 on the edge)."""
+    if scale > 0:
+        return gap / scale
+    return math.copysign(math.inf, gap) if gap != 0 else 0.0
+
+
+def _fail(reason: str, estimate: float = math.nan, threshold: float = math.nan) -> Check:
+    return Check(False, -math.inf, estimate, threshold, reason)
+
+
+def exceeds(diff: PairedDifference, min_effect: float = 0.0) -> Check:
+    """ "Better by more than ``min_effect``": the interval's lower end is above it."""
+    if not math.isfinite(min_effect):
+        return _fail(f"min_effect must be finite, got {min_effect!r}", diff.mean, min_effect)
+    ok = diff.lo > min_effect
+    reason = f"lower end {diff.lo:+.3g} {'>' if ok else '<='} {min_effect:g}"
+    return Check(ok, _distance(diff.lo - min_effect, diff.se), diff.mean, min_effect, reason)
+
+
+def below(diff: PairedDifference, max_effect: float = 0.0) -> Check:
+    """ "Smaller than ``max_effect``": the interval's upper end is below it."""
+    if not math.isfinite(max_effect):
+        return _fail(f"max_effect must be finite, got {max_effect!r}", diff.mean, max_effect)
+    ok = diff.hi < max_effect
+    reason = f"upper end {diff.hi:+.3g} {'<' if ok else '>='} {max_effect:g}"
+    return Check(ok, _distance(max_effect - diff.hi, diff.se), diff.mean, max_effect, reason)
+
+
+def within(diff: PairedDifference, margin: float) -> Check:
+    """Equivalence within ``±margin`` (TOST: pass a ``confidence=0.90`` interval).
+
+    A margin that is not a positive number makes a failing check with that reason.
+    """
+    if not (isinstance(margin, int | float) and math.isfinite(margin) and margin > 0):
+        return _fail(f"margin must be a number > 0, got {margin!r}", diff.mean, margin)
+    ok = -margin < diff.lo and diff.hi < margin
+    gap = min(diff.lo + margin, margin - diff.hi)
+    reason = (
+        f"interval [{diff.lo:+.3g}, {diff.hi:+.3g}] {'inside' if ok else 'not inside'} ±{margin:g}"
+    )
+    return Check(ok, _distance(gap, diff.se), diff.mean, margin, reason)
+
+
+def resolves(diff: PairedDifference, effect: float) -> Check:
+    """ "The protocol resolves ``effect``": its interval half-width is below ``effect``.
+
+    The half-width varies between seed sets through the estimated sd, whose relative standard
+    error is about ``1/√(2(n − 1))``; ``margin_se`` is measured in that unit.
+    """
+    if not (math.isfinite(effect) and effect > 0):
+        return _fail(f"effect must be a number > 0, got {effect!r}", math.nan, effect)
+    half = (diff.hi - diff.lo) / 2
+    ok = half < effect
+    scale = half / math.sqrt(2 * (diff.n - 1))
+    reason = f"half-width {half:.3g} {'<' if ok else '>='} {effect:g}"
+    return Check(ok, _distance(effect - half, scale), half, effect, reason)
+
+
+def all_above(values: Sequence[float], threshold: float) -> Check:
+    """Every seed's value is above ``threshold``; distance in seed-to-seed sds."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0 or not np.all(np.isfinite(v)):
+        return _fail("values must be non-empty and finite", math.nan, threshold)
+    ok = bool(v.min() > threshold)
+    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    reason = f"smallest {v.min():.3g} {'>' if ok else '<='} {threshold:g}"
+    return Check(ok, _distance(float(v.min()) - threshold, sd), float(v.mean()), threshold, reason)
+
+
+def all_below(values: Sequence[float], threshold: float) -> Check:
+    """Every seed's value is below ``threshold``; distance in seed-to-seed sds."""
+    flipped = all_above(-np.asarray(values, dtype=float), -threshold)
+    v = np.asarray(values, dtype=float)
+    worst = float(v.max()) if v.size else math.nan
+    reason = f"largest {worst:.3g} {'<' if flipped.passed else '>='} {threshold:g}"
+    return replace(flipped, estimate=-flipped.estimate, threshold=threshold, reason=reason)
+
+
+def is_dropout_active(change: Sequence[float], floor: float = 1e-6) -> Check:
+    """Dropout did something on every seed: ``change`` (e.g. the spread of MC passes, the
+    dropped fraction, a training-loss rise) is above ``floor``. Fails under
+    :func:`dropoutcourse.switches.without_dropout`: the suite's negative control."""
+    check = all_above(change, floor)
+    return replace(check, reason="dropout active: " + check.reason)
+
+
+def by_construction(passed: bool, reason: str) -> Check:
+    """An exact, noise-free fact (±∞ SE)."""
+    return Check(bool(passed), math.inf if passed else -math.inf, math.nan, math.nan, reason)
+
+
+def interval_numbers(name: str, diff: PairedDifference) -> dict[str, float]:
+    """``{name: mean, name_lo: lo, name_hi: hi}`` for a claim's ``numbers``."""
+    return {name: diff.mean, f"{name}_lo": diff.lo, f"{name}_hi": diff.hi}
+
+
+def failure_chance(margin_se: float) -> float:
+    """Normal approximation of the chance that a check flips on a new seed set: Φ(−margin)."""
+    if math.isnan(margin_se):
+        return 1.0
+    return 0.5 * math.erfc(margin_se / math.sqrt(2))
+
+
+def suite_failure_chance(margins_se: Sequence[float]) -> float:
+    """Chance that at least one of independent checks flips: 1 − Π(1 − Φ(−margin))."""
+    keep = 1.0
+    for m in margins_se:
+        keep *= 1.0 - failure_chance(m)
+    return 1.0 - keep
+
+
+def all_of(checks: Sequence[Check]) -> Check:
+    """One check for "every one of these holds": the one closest to its threshold speaks."""
+    if not checks:
+        return _fail("no checks given")
+    worst = min(checks, key=lambda c: c.margin_se)
+    ok = all(c.passed for c in checks)
+    reason = f"{sum(c.passed for c in checks)}/{len(checks)} hold; closest: {worst.reason}"
+    return replace(worst, passed=ok, reason=reason)

@@ -1,0 +1,47 @@
+"""The named seed sets of the claims: pilots (to size claims), confirmations, the default.
+
+A seed set is the offset of its first seed: claim ``c`` on set ``o`` uses the seeds
+``o, o + 1, …, o + c.n_seeds − 1`` for initialisation, data order and masks, and ``o`` itself
+for the data split or the generated data (:func:`data_seed`), so a seed set redraws
+everything random.
+
+* :data:`PILOT_OFFSETS` — 0, 1000, 2000: the sets the margins, rules and seed counts were
+  tuned on. They are **never** evidence for a claim.
+* :data:`CONFIRMATION_OFFSETS` — four fresh, disjoint sets, first run after the rules were
+  frozen: the evidence (``benchmarks/claims_seed_sets.py``).
+* :data:`DEFAULT_OFFSET` — 0, what notebooks, slides and tests show. It is a pilot set:
+  fine for teaching (the numbers are reproducible), not a confirmation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+PILOT_OFFSETS: tuple[int, ...] = (0, 1000, 2000)
+CONFIRMATION_OFFSETS: tuple[int, ...] = (10_000, 20_000, 30_000, 40_000)
+DEFAULT_OFFSET: int = 0
+#: What ``benchmarks/claims_seed_sets.py`` runs: the default set and the confirmations.
+CHECK_OFFSETS: tuple[int, ...] = (DEFAULT_OFFSET, *CONFIRMATION_OFFSETS)
+
+
+def data_seed(seeds: Iterable[int]) -> int:
+    """The seed of a seed set's data split / generated data: its first seed."""
+    return int(next(iter(seeds)))
+
+
+def check_disjoint(offsets: Iterable[int], n_seeds: Mapping[str, int]) -> list[int]:
+    """``offsets`` as a list; ValueError if two of them share a seed for some claim.
+
+    ``n_seeds`` maps claim name → seeds per set. Sets starting at ``a < b`` overlap for a
+    claim with ``n`` seeds when ``b < a + n``; a repeated offset is an overlap too.
+    """
+    chosen = [int(o) for o in offsets]
+    ordered = sorted(chosen)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        for name, n in n_seeds.items():
+            if b < a + n:
+                raise ValueError(
+                    f"seed offsets {a} and {b} overlap for claim {name!r} ({n} seeds: "
+                    f"{a}…{a + n - 1}); choose offsets at least {n} apart"
+                )
+    return chosen
