@@ -97,13 +97,13 @@ def _clone_optimizer(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.
 
 def _seeded_clone(model: keras.Model, seed: int) -> keras.Model:
     """The model as ``keras.utils.set_random_seed(seed)`` and building it again would give."""
-    py_state, np_state = random.getstate(), np.random.get_state()
+    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
     try:
         keras.utils.set_random_seed(seed)
         return keras.models.clone_model(model)
     finally:  # the caller's own random state is left as it was
         random.setstate(py_state)
-        np.random.set_state(np_state)
+        np.random.set_state(np_state)  # noqa: NPY002 (restoring the global state)
 
 
 def _stacked(per_replica: Sequence[Sequence], template_vars: Sequence) -> list:
