@@ -36,3 +36,12 @@ def subprocess_env() -> dict[str, str]:
 
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # lazy: `dropoutcourse.fit_replicas` imports Keras only when it is first used
+    if name in ("fit_replicas", "fit_replica_models"):
+        from dropoutcourse import replica_fit
+
+        return getattr(replica_fit, name)
+    raise AttributeError(f"module 'dropoutcourse' has no attribute {name!r}")

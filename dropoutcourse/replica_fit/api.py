@@ -1,0 +1,202 @@
+"""``fit_replicas``: a student's compiled Keras model, trained once per seed, all at once.
+
+>>> model = keras.Sequential([keras.Input((40,)), keras.layers.Dense(256, activation="relu"),
+...                           keras.layers.Dropout(0.5), keras.layers.Dense(10, activation="softmax")])
+>>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+>>> history = model.fit(x, y, epochs=20, validation_data=(x_val, y_val))    # one run
+>>> runs = fit_replicas(model, x, y, seeds=range(10), epochs=20, validation_data=(x_val, y_val))
+>>> runs[runs.epoch == 20].val_accuracy.describe()                        # ten runs
+
+Each replica is what ``keras.utils.set_random_seed(seed)``, building and compiling the model
+and ``model.fit(x, y, epochs=..., batch_size=..., validation_data=...)`` would give, up to the
+random draws themselves: its own initial weights (exactly those of that loop), its own shuffle
+every epoch and its own dropout masks, all from its seed. ``tests/test_replica_fit_vs_fit.py``
+checks that the two agree in distribution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+
+from dropoutcourse._validate import check_positive_int, check_same_length, check_seeds
+from dropoutcourse.replica_fit.loop import EpochProgram, quiet_vectorization
+from dropoutcourse.replica_fit.random_ops import vectorizable_random
+from dropoutcourse.replica_fit.stack import ReplicaGroup, group_replicas
+from dropoutcourse.replica_fit.support import check_supported
+
+__all__ = ["FittedReplicas", "fit_replicas", "fit_replica_models"]
+
+
+@dataclass
+class FittedReplicas:
+    """What :func:`fit_replica_models` returns: the history and the trained replicas."""
+
+    history: pd.DataFrame
+    groups: list[ReplicaGroup]
+
+    def models(self, model: int = 0) -> dict[int, keras.Model]:
+        """Seed -> a Keras model holding that replica's trained weights (of ``model``'s list index)."""
+        out = {}
+        for group in self.groups:
+            order = _in_weight_order(group)
+            for r, (m, seed) in enumerate(zip(group.model_index, group.seeds, strict=True)):
+                if m == model:
+                    clone = keras.models.clone_model(group.template)
+                    clone.set_weights([np.asarray(v.value[r]) for v in order])
+                    for site, rate in zip(_sites_of(clone), group.rates[r], strict=True):
+                        site.rate = float(rate)  # the replica's own rate again
+                    out[seed] = clone
+        return out
+
+
+def _sites_of(model: keras.Model) -> list:
+    from dropoutcourse.replica_fit.stack import _rate_sites
+
+    return _rate_sites(model)
+
+
+def _in_weight_order(group: ReplicaGroup) -> list:
+    """The stacked variables in the order of ``template.weights`` (for ``set_weights``)."""
+    t = group.template
+    by_path = {v.path: s for v, s in zip(t.trainable_variables, group.trainable, strict=True)}
+    by_path.update(
+        (v.path, s) for v, s in zip(t.non_trainable_variables, group.non_trainable, strict=True)
+    )
+    return [by_path[w.path] for w in t.weights]
+
+
+def _as_models(model) -> list[keras.Model]:
+    models = [model] if isinstance(model, keras.Model) else list(model)
+    if not models or not all(isinstance(m, keras.Model) for m in models):
+        raise TypeError(
+            f"model must be a compiled keras.Model (or a list of them), got {type(model).__name__}"
+        )
+    return models
+
+
+def _as_arrays(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
+    x_arr, y_arr = np.asarray(x), np.asarray(y)
+    check_same_length(x_arr, y_arr, f"{name} x", f"{name} y")
+    if not np.issubdtype(x_arr.dtype, np.number) or not np.all(np.isfinite(x_arr)):
+        raise ValueError(f"{name} x must be finite numbers (no NaN/inf), got dtype {x_arr.dtype}")
+    x_arr = x_arr.astype("float32") if np.issubdtype(x_arr.dtype, np.floating) else x_arr
+    y_arr = y_arr.astype("float32") if np.issubdtype(y_arr.dtype, np.floating) else y_arr
+    return x_arr, y_arr.astype("int64") if np.issubdtype(y_arr.dtype, np.integer) else y_arr
+
+
+def _shuffles(groups: Sequence[ReplicaGroup], epoch: int, n: int) -> np.ndarray:
+    """Each replica's order of the training examples in ``epoch``: from its seed only."""
+    rows = [
+        np.random.default_rng([seed, epoch]).permutation(n)
+        for group in groups
+        for seed in group.seeds
+    ]
+    return np.stack(rows).astype("int32")
+
+
+def _validation_pair(validation_data):
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+        raise ValueError("validation_data must be a tuple (x_val, y_val)")
+    return _as_arrays(*validation_data, "validation_data")
+
+
+def _rows(groups, sums, n: int, val, epoch: int, many: bool) -> list[dict]:
+    """History rows of one epoch: training means (as ``fit`` logs them) and validation means."""
+    rows = []
+    for g, (group, train) in enumerate(zip(groups, sums, strict=True)):
+        keys = ["loss", *group.objective.metrics]
+        for r, seed in enumerate(group.seeds):
+            row = {"model": group.model_index[r]} if many else {}
+            row.update(seed=seed, epoch=epoch)
+            row.update({k: float(v) / n for k, v in zip(keys, train[r], strict=True)})
+            if val is not None:
+                row.update({f"val_{k}": float(v) for k, v in zip(keys, val[g][r], strict=True)})
+            rows.append(row)
+    return rows
+
+
+def _progress(epochs: int, verbose: bool):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, desc="epochs (all replicas)", leave=False)
+
+
+def fit_replica_models(
+    model: keras.Model | Sequence[keras.Model],
+    x,
+    y,
+    *,
+    seeds: Iterable[int],
+    epochs: int,
+    batch_size: int = 32,
+    validation_data=None,
+    verbose: bool = True,
+) -> FittedReplicas:
+    """Like :func:`fit_replicas`, and also keep the trained replicas (``.models()``)."""
+    models = _as_models(model)
+    seeds = check_seeds(seeds)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    x, y = _as_arrays(x, y, "training")
+    val = _validation_pair(validation_data)
+    for m in models:
+        check_supported(m)
+    groups = group_replicas(models, seeds)
+    program = EpochProgram(groups, x, y, batch_size)
+    rows, bar = [], _progress(epochs, verbose)
+    with quiet_vectorization(), vectorizable_random():
+        for epoch in range(1, epochs + 1):
+            order = _shuffles(groups, epoch, len(x))
+            sums = [s.numpy() for s in program.train_epoch(order)]
+            val_means = None if val is None else program.evaluate(*val)
+            rows += _rows(groups, sums, len(x), val_means, epoch, len(models) > 1)
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    history = pd.DataFrame(rows)
+    if len(models) > 1:  # the caller's order: model, then seed, then epoch
+        history = history.sort_values(["model", "seed", "epoch"], kind="stable")
+    return FittedReplicas(history=history.reset_index(drop=True), groups=groups)
+
+
+def fit_replicas(
+    model: keras.Model | Sequence[keras.Model],
+    x,
+    y,
+    *,
+    seeds: Iterable[int],
+    epochs: int,
+    batch_size: int = 32,
+    validation_data=None,
+    verbose: bool = True,
+) -> pd.DataFrame:
+    """Train one independent replica of a compiled Keras ``model`` per seed, all at once.
+
+    ``model`` is compiled as for ``fit`` (optimizer, loss, metrics); it is used as a recipe
+    and left unchanged. A list of models (same data, e.g. one per dropout rate) trains every
+    model on every seed in the same computation and adds a ``model`` column (list index).
+    Returns one row per replica and epoch: ``seed``, ``epoch`` (1-based) and the keys
+    ``History.history`` would hold: ``loss`` and each metric (training mode, averaged over
+    the epoch's batches, as ``fit`` logs them) and, with ``validation_data=(x_val, y_val)``,
+    ``val_loss``/``val_<metric>`` (inference mode, after the epoch).
+    """
+    return fit_replica_models(
+        model,
+        x,
+        y,
+        seeds=seeds,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation_data,
+        verbose=verbose,
+    ).history

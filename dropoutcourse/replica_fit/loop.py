@@ -1,0 +1,130 @@
+"""The compiled training and evaluation programs: all groups, all replicas, one call per epoch.
+
+One ``tf.function`` runs a whole epoch: every mini-batch step of every replica of every group.
+Each step gathers each replica's own batch (its own shuffle), runs the model's
+``stateless_call`` vectorised over the replica axis (``tf.vectorized_map``), differentiates
+the sum of the replicas' losses (a replica's weights get exactly its own gradient) and lets
+the group's optimizer update the stacked weights element-wise, i.e. independently per replica.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from dropoutcourse.replica_fit.random_ops import per_replica_rates
+from dropoutcourse.replica_fit.stack import ReplicaGroup
+
+__all__ = ["EpochProgram", "quiet_vectorization"]
+
+#: validation examples per vectorised inference call (bounds memory with many replicas)
+EVAL_CHUNK = 1024
+
+
+@contextlib.contextmanager
+def quiet_vectorization() -> Iterator[None]:
+    """Hide TensorFlow's notices about how it vectorises random ops (traced once, harmless)."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _values(variables: Sequence) -> list:
+    return [tf.identity(v.value) for v in variables]
+
+
+def _replica_stats(group: ReplicaGroup, x, y, training: bool, trainable=None):
+    """Per replica: the mean loss, the summed metrics and the new non-trainable values."""
+    objective, model = group.objective, group.template
+    trainable = _values(group.trainable) if trainable is None else trainable
+
+    def one_replica(args):
+        weights, states, rates, xr, yr = args
+        with per_replica_rates(group.sites, tf.unstack(rates, num=len(group.sites))):
+            y_pred, new_states, losses = model.stateless_call(
+                weights, states, xr, training=training, return_losses=True
+            )
+        loss = objective.loss(yr, y_pred) + tf.add_n([0.0, *losses])
+        sums = [
+            tf.reduce_sum(tf.cast(fn(yr, y_pred), "float32")) for fn in objective.metrics.values()
+        ]
+        return loss, tf.stack([0.0, *sums]), new_states
+
+    states = _values(group.non_trainable)
+    return tf.vectorized_map(one_replica, (trainable, states, tf.constant(group.rates), x, y))
+
+
+def _train_step(group: ReplicaGroup, x, y) -> tf.Tensor:
+    """One optimizer step of every replica of ``group``; returns (R, 1 + metrics) batch sums."""
+    with tf.GradientTape() as tape:
+        weights = _values(group.trainable)
+        tape.watch(weights)
+        loss, sums, new_states = _replica_stats(group, x, y, True, weights)
+        total = tf.reduce_sum(loss)  # d total / d replica r's weights = d loss_r / d them
+    group.optimizer.apply(tape.gradient(total, weights), group.trainable)
+    for variable, constraint in zip(group.trainable, group.constraints, strict=True):
+        if constraint is not None:  # e.g. max-norm, applied to each replica's own weights
+            variable.assign(tf.vectorized_map(constraint, variable.value))
+    for variable, value in zip(group.non_trainable, new_states, strict=True):
+        variable.assign(value)
+    batch = tf.cast(tf.shape(x)[1], "float32")
+    return tf.concat([loss[:, None] * batch, sums[:, 1:]], axis=1)
+
+
+class EpochProgram:
+    """Compiled epoch and evaluation functions for a list of replica groups."""
+
+    def __init__(self, groups: list[ReplicaGroup], x, y, batch_size: int) -> None:
+        self.groups = groups
+        self.x, self.y = tf.constant(x), tf.constant(y)
+        self.batch_size = batch_size
+        self.offsets = np.cumsum([0] + [g.n_replicas for g in groups]).tolist()
+        self.train_epoch = tf.function(self._train_epoch)
+        self.evaluate_chunk = tf.function(self._evaluate_chunk, reduce_retracing=True)
+
+    def _step(self, batch_indices) -> list:
+        out = []
+        for g, group in enumerate(self.groups):
+            idx = batch_indices[self.offsets[g] : self.offsets[g + 1]]
+            out.append(_train_step(group, tf.gather(self.x, idx), tf.gather(self.y, idx)))
+        return out
+
+    def _train_epoch(self, order) -> list:
+        """``order``: (R_total, n) each replica's shuffle; returns per-group (R, 1+M) sums."""
+        n, b = int(self.x.shape[0]), self.batch_size
+        totals = [tf.zeros((g.n_replicas, 1 + len(g.objective.metrics))) for g in self.groups]
+        for i in tf.range(n // b):
+            sums = self._step(order[:, i * b : (i + 1) * b])
+            totals = [t + s for t, s in zip(totals, sums, strict=True)]
+        if n % b:  # Keras keeps the short last batch
+            sums = self._step(order[:, (n // b) * b :])
+            totals = [t + s for t, s in zip(totals, sums, strict=True)]
+        return totals
+
+    def _evaluate_chunk(self, x, y) -> list:
+        out = []
+        for group in self.groups:
+            reps = group.n_replicas
+            xr = tf.repeat(x[None], reps, axis=0)
+            yr = tf.repeat(y[None], reps, axis=0)
+            loss, sums, _ = _replica_stats(group, xr, yr, training=False)
+            size = tf.cast(tf.shape(x)[0], "float32")
+            out.append(tf.concat([loss[:, None] * size, sums[:, 1:]], axis=1))
+        return out
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        """Per group, (R, 1 + M) means over ``x``: loss then metrics, in inference mode."""
+        totals = None
+        for start in range(0, len(x), EVAL_CHUNK):
+            sums = self.evaluate_chunk(x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK])
+            sums = [s.numpy() for s in sums]
+            totals = sums if totals is None else [t + s for t, s in zip(totals, sums, strict=True)]
+        return [t / len(x) for t in totals]
