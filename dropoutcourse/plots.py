@@ -469,4 +469,8 @@ def __getattr__(name: str):
         from dropoutcourse import pictures
 
         return getattr(pictures, name)
+    if name in ("history_curves", "replica_curves"):  # Keras training curves (own module)
+        from dropoutcourse import history_plots
+
+        return getattr(history_plots, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

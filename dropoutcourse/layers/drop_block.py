@@ -7,6 +7,7 @@ from keras import ops
 
 from dropoutcourse._replicas import dropblock_blocks
 from dropoutcourse._validate import check_positive_int, check_rate
+from dropoutcourse.switches import effective_rate
 
 
 @keras.saving.register_keras_serializable(package="dropoutcourse")
@@ -39,7 +40,8 @@ class DropBlock2D(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def call(self, inputs, training=False):
-        if not training or self.rate == 0.0:
+        # effective_rate: 0 inside switches.without_dropout (the claims' negative control)
+        if not training or effective_rate(self.rate) == 0.0:
             return inputs
         # 1-3. block centres (where a whole block fits), grown into squares: the course's one
         # DropBlock mask, shared with the CNN replica trainer (static H and W are needed)

@@ -7,6 +7,7 @@ from keras import ops
 
 from dropoutcourse._validate import check_positive_int, check_rate
 from dropoutcourse.layers.scratch_dropout import _keep_mask
+from dropoutcourse.switches import effective_rate
 
 
 @keras.saving.register_keras_serializable(package="dropoutcourse")
@@ -45,7 +46,8 @@ class DropConnectDense(keras.layers.Layer):
 
     def call(self, inputs, training=False):
         kernel = self.kernel
-        if training and self.rate > 0.0:
+        # effective_rate: 0 inside switches.without_dropout (the claims' negative control)
+        if training and effective_rate(self.rate) > 0.0:
             mask = _keep_mask(ops.shape(kernel), self.rate, self.seed_generator)
             kernel = kernel * ops.cast(mask, kernel.dtype) / (1.0 - self.rate)
         return self.activation(ops.matmul(inputs, kernel) + self.bias)

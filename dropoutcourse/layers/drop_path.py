@@ -7,6 +7,7 @@ from keras import ops
 
 from dropoutcourse._validate import check_positive_int, check_rate, check_seed
 from dropoutcourse.layers.scratch_dropout import _keep_mask
+from dropoutcourse.switches import effective_rate
 
 
 @keras.saving.register_keras_serializable(package="dropoutcourse")
@@ -47,7 +48,8 @@ class DropPath(keras.layers.Layer):
         self._build_at_init()
 
     def call(self, inputs, training=False):
-        if not training or self.rate == 0.0:
+        # effective_rate: 0 inside switches.without_dropout (the claims' negative control)
+        if not training or effective_rate(self.rate) == 0.0:
             return inputs
         # one draw per sample: shape (N, 1, ..., 1) broadcasts over every other axis,
         # so a sample keeps or loses its whole branch

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from dropoutcourse._validate import check_positive_int, check_rate, check_seed
+from dropoutcourse.switches import effective_rate
 
 
 def _keep_mask(shape, rate: float, seed_generator) -> keras.KerasTensor:
@@ -49,7 +50,8 @@ class ScratchDropout(keras.layers.Layer):
         self._build_at_init()
 
     def call(self, inputs, training=False):
-        if not training or self.rate == 0.0:
+        # effective_rate: 0 inside switches.without_dropout (the claims' negative control)
+        if not training or effective_rate(self.rate) == 0.0:
             return inputs
         shape = ops.shape(inputs)
         if self.noise_shape is not None:

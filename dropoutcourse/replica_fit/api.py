@@ -164,8 +164,8 @@ def fit_replica_models(
     if bar is not None:
         bar.close()
     history = pd.DataFrame(rows)
-    if len(models) > 1:  # the caller's order: model, then seed, then epoch
-        history = history.sort_values(["model", "seed", "epoch"], kind="stable")
+    order = ["model", "seed", "epoch"] if len(models) > 1 else ["seed", "epoch"]
+    history = history.sort_values(order, kind="stable")  # each run's epochs together
     return FittedReplicas(history=history.reset_index(drop=True), groups=groups)
 
 

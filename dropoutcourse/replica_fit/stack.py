@@ -23,6 +23,7 @@ import numpy as np
 
 from dropoutcourse.replica_fit.objective import Objective, objective_of
 from dropoutcourse.replica_fit.support import walk_layers
+from dropoutcourse.switches import dropout_enabled
 
 __all__ = ["ReplicaGroup", "group_replicas"]
 
@@ -114,10 +115,22 @@ def _stacked(per_replica: Sequence[Sequence], template_vars: Sequence) -> list:
 
 
 def _template(model: keras.Model) -> keras.Model:
-    """A private clone of ``model`` whose per-replica-rate sites always draw noise."""
+    """A private clone of ``model`` whose per-replica-rate sites always draw noise.
+
+    Inside ``switches.without_dropout`` every other dropout of the clone is switched off too
+    (recurrent and attention dropout, AlphaDropout; the package's layers ask the switch).
+    """
     template = keras.models.clone_model(model)
     for layer in _rate_sites(template):
         layer.rate = _TEMPLATE_RATE
+    if not dropout_enabled():
+        for layer in walk_layers(template):
+            for attr in ("dropout", "recurrent_dropout"):
+                # on the cells: the recurrent layers only forward these (read-only) to them
+                if type(layer).__name__.endswith("Cell") and getattr(layer, attr, None):
+                    setattr(layer, attr, 0.0)
+            if type(layer).__name__ == "AlphaDropout":
+                layer.rate = 0.0
     return template
 
 
@@ -134,6 +147,8 @@ def _new_group(models: Sequence[keras.Model], indices: list[int], seeds: list[in
     rates = np.array(
         [[site.rate for site in _rate_sites(models[m])] for m, _ in pairs], "float32"
     ).reshape(len(pairs), -1)
+    if not dropout_enabled():  # the claims' negative control: every rate is 0
+        rates[:] = 0.0
     optimizer = _clone_optimizer(first.optimizer)
     optimizer.build(trainable)
     return ReplicaGroup(

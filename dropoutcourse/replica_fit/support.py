@@ -41,15 +41,9 @@ class UnsupportedLayerError(ValueError):
 
 
 def walk_layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
-    """Every layer of ``model``, nested models and wrappers (Bidirectional, ...) included."""
-    for layer in getattr(model, "layers", []):
-        yield layer
-        yield from walk_layers(layer)
-    for attr in ("layer", "forward_layer", "backward_layer", "cell"):
-        inner = getattr(model, attr, None)
-        if isinstance(inner, keras.layers.Layer) and inner is not model:
-            yield inner
-            yield from walk_layers(inner)
+    """Every layer inside ``model``: nested models, wrappers and sublayers (e.g. the
+    ``Dropout`` inside ``MultiHeadAttention``) included, each once, in a fixed order."""
+    yield from model._flatten_layers(include_self=False, recursive=True)
 
 
 def _is_supported(layer: keras.layers.Layer) -> bool:
