@@ -1,0 +1,193 @@
+"""fit_replicas: what each replica starts from, what it logs, and what it refuses.
+
+The precise checks use a learning rate of 0: the weights then never move, so a replica's
+logged training loss (dropout on, averaged over the epoch) and its validation loss on the
+same data (dropout off) must agree exactly without dropout and differ with it.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import dropoutcourse
+from dropoutcourse import switches
+from dropoutcourse.replica_fit import UnsupportedLayerError, fit_replica_models, fit_replicas
+from dropoutcourse.replica_fit.stack import group_replicas
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(90, 6)).astype("float32")
+Y = RNG.integers(0, 3, 90)
+
+
+def mlp(rate=0.5, *, kind=keras.layers.Dropout, lr=0.01, width=16, **dense_kwargs):
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(width, activation="relu", **dense_kwargs),
+            kind(rate),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=lr),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def frozen_fit(model, seeds=(0, 1), **kwargs):
+    """One epoch at learning rate 0: logged training loss vs inference loss, same data."""
+    return fit_replicas(
+        model, X, Y, seeds=seeds, epochs=1, validation_data=(X, Y), verbose=False, **kwargs
+    )
+
+
+def test_top_level_export():
+    assert dropoutcourse.fit_replicas is fit_replicas
+
+
+def test_initial_weights_are_those_of_a_seeded_build():
+    group = group_replicas([mlp()], [3, 7])[0]
+    for r, seed in enumerate([3, 7]):
+        keras.utils.set_random_seed(seed)
+        fresh = mlp()
+        for stacked, own in zip(group.trainable, fresh.trainable_variables, strict=True):
+            np.testing.assert_array_equal(np.asarray(stacked.value[r]), np.asarray(own))
+
+
+def test_history_has_the_keys_of_keras_history():
+    runs = fit_replicas(
+        mlp(), X, Y, seeds=[5, 6, 7], epochs=3, validation_data=(X, Y), verbose=False
+    )
+    assert list(runs.columns) == ["seed", "epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    assert len(runs) == 9
+    assert sorted(runs.epoch.unique()) == [1, 2, 3]
+    assert runs.groupby("seed").size().tolist() == [3, 3, 3]
+    history = mlp().fit(X, Y, epochs=1, validation_data=(X, Y), verbose=0).history
+    assert set(history) == set(runs.columns) - {"seed", "epoch"}
+
+
+def test_dropout_is_on_in_training_and_off_in_evaluation():
+    without = frozen_fit(mlp(0.0, lr=0.0))
+    np.testing.assert_allclose(without.loss, without.val_loss, rtol=1e-5)
+    with_dropout = frozen_fit(mlp(0.5, lr=0.0))
+    assert np.all(np.abs(with_dropout.loss - with_dropout.val_loss) > 1e-3)
+    # same initial weights for every rate > 0 (as in a loop of fit): inference ignores the rate
+    other_rate = frozen_fit(mlp(0.2, lr=0.0))
+    np.testing.assert_allclose(with_dropout.val_loss, other_rate.val_loss, rtol=1e-5)
+
+
+def test_without_dropout_switch_turns_every_rate_off():
+    with switches.without_dropout():
+        runs = frozen_fit(mlp(0.5, lr=0.0))
+    np.testing.assert_allclose(runs.loss, runs.val_loss, rtol=1e-5)
+
+
+def test_validation_numbers_equal_keras_evaluate_of_each_trained_replica():
+    model = mlp(0.3, kernel_regularizer=keras.regularizers.L2(1e-3))
+    fitted = fit_replica_models(
+        model, X, Y, seeds=[0, 4], epochs=3, validation_data=(X, Y), verbose=False
+    )
+    last = fitted.history[fitted.history.epoch == 3].set_index("seed")
+    for seed, trained in fitted.models().items():
+        scores = trained.evaluate(X, Y, verbose=0, return_dict=True)
+        assert scores["loss"] == pytest.approx(last.loc[seed, "val_loss"], rel=1e-4)
+        assert scores["accuracy"] == pytest.approx(last.loc[seed, "val_accuracy"], abs=1e-6)
+
+
+def test_a_replica_does_not_depend_on_its_neighbours():
+    a = fit_replicas(mlp(), X, Y, seeds=[0, 1], epochs=2, verbose=False)
+    b = fit_replicas(mlp(), X, Y, seeds=[9, 0], epochs=2, verbose=False)
+    np.testing.assert_allclose(
+        a[a.seed == 0][["loss", "accuracy"]].to_numpy(),
+        b[b.seed == 0][["loss", "accuracy"]].to_numpy(),
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("kind", [keras.layers.Dropout, keras.layers.GaussianDropout])
+def test_a_rate_sweep_is_one_group_with_each_replica_at_its_own_rate(kind):
+    rates = [0.0, 0.2, 0.6]
+    models = [mlp(r, kind=kind) for r in rates]
+    assert len(group_replicas(models, [0])) == 2  # rate 0 builds no noise: its own group
+    together = fit_replicas(models, X, Y, seeds=[0, 1], epochs=2, verbose=False)
+    assert sorted(together.model.unique()) == [0, 1, 2]
+    for i, rate in enumerate(rates):
+        alone = fit_replicas(mlp(rate, kind=kind), X, Y, seeds=[0, 1], epochs=2, verbose=False)
+        mine = together[together.model == i]
+        np.testing.assert_allclose(mine.loss.to_numpy(), alone.loss.to_numpy(), rtol=1e-5)
+
+
+def test_models_of_different_architectures_train_side_by_side():
+    runs = fit_replicas([mlp(width=8), mlp(width=32)], X, Y, seeds=[0], epochs=1, verbose=False)
+    assert runs.model.tolist() == [0, 1]
+
+
+def test_max_norm_holds_for_every_replica():
+    model = mlp(0.2, lr=0.5, kernel_constraint=keras.constraints.MaxNorm(0.5))
+    fitted = fit_replica_models(model, X, Y, seeds=[0, 1, 2], epochs=2, verbose=False)
+    for trained in fitted.models().values():
+        kernel = np.asarray(trained.layers[0].kernel)
+        assert np.linalg.norm(kernel, axis=0).max() <= 0.5 + 1e-5
+
+
+def test_the_callers_model_and_random_state_are_left_alone():
+    model = mlp()
+    before = [np.array(w) for w in model.get_weights()]
+    state = np.random.get_state()[1].copy()  # noqa: NPY002
+    fit_replicas(model, X, Y, seeds=[0, 1], epochs=1, verbose=False)
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(state, np.random.get_state()[1])  # noqa: NPY002
+
+
+class Doubling(keras.layers.Layer):
+    def call(self, x):
+        return 2 * x
+
+
+def test_an_unknown_layer_is_refused_with_the_way_out():
+    model = keras.Sequential([keras.Input((6,)), Doubling(name="twice"), keras.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(UnsupportedLayerError, match=r"'twice'.*Doubling.*set_random_seed"):
+        fit_replicas(model, X, Y, seeds=[0], epochs=1, verbose=False)
+
+
+def _uncompiled():
+    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)])
+
+
+def _clipped():
+    model = mlp()
+    model.compile(
+        optimizer=keras.optimizers.SGD(clipnorm=1.0), loss="sparse_categorical_crossentropy"
+    )
+    return model
+
+
+def _odd_metric():
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["auc"])
+    return model
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs", "error", "match"),
+    [
+        (_uncompiled, {}, ValueError, "compiled"),
+        (_clipped, {}, ValueError, "clipnorm"),
+        (_odd_metric, {}, ValueError, "metric 'auc'"),
+        (mlp, {"seeds": [1, 1]}, ValueError, "seeds"),
+        (mlp, {"epochs": 0}, ValueError, "epochs"),
+        (mlp, {"batch_size": 0}, ValueError, "batch_size"),
+        (mlp, {"y": Y[:-1]}, ValueError, "same number of examples"),
+        (mlp, {"x": np.where(X > 2, np.nan, X)}, ValueError, "NaN"),
+        (mlp, {"validation_data": X}, ValueError, "validation_data"),
+        (lambda: "not a model", {}, TypeError, "keras.Model"),
+    ],
+)
+def test_bad_input_names_the_argument(make, kwargs, error, match):
+    args = {"x": X, "y": Y, "seeds": [0], "epochs": 1, "verbose": False, **kwargs}
+    with pytest.raises(error, match=match):
+        fit_replicas(make(), args.pop("x"), args.pop("y"), **args)

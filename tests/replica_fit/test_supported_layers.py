@@ -1,0 +1,115 @@
+"""Every layer family the lectures use trains under fit_replicas, and what it learned is real.
+
+For each small model: two replicas train for two epochs; then each trained replica, rebuilt as
+a plain Keras model, is evaluated by Keras itself. Its loss and accuracy must equal the
+validation numbers fit_replicas logged (same weights, same inference-mode computation), and the
+weights must have moved (training happened).
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from dropoutcourse.layers import DropBlock2D, DropConnectDense, DropPath, ScratchDropout
+from dropoutcourse.replica_fit import fit_replica_models
+
+L = keras.layers
+RNG = np.random.default_rng(1)
+
+
+def _compiled(inputs, outputs):
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def dense_family():
+    x = keras.Input((12,))
+    h = L.GaussianNoise(0.1)(x)
+    h = L.Dense(16, activation="relu")(h)
+    h = L.GaussianDropout(0.3)(h)
+    h = L.BatchNormalization()(h)
+    h = L.Dense(16, activation="selu")(h)
+    h = L.AlphaDropout(0.2)(h)
+    h = ScratchDropout(0.3)(h)
+    h = DropConnectDense(16, 0.3, activation="relu")(h)
+    return _compiled(x, L.Dense(3, activation="softmax")(h))
+
+
+def conv1d_family():
+    x = keras.Input((12, 1))
+    h = L.Conv1D(6, 3, activation="relu", padding="same")(x)
+    h = L.SpatialDropout1D(0.3)(h)
+    h = L.MaxPooling1D()(h)
+    h = L.Flatten()(h)
+    return _compiled(x, L.Dense(3, activation="softmax")(L.Dropout(0.3)(h)))
+
+
+def conv2d_family():
+    x = keras.Input((6, 6, 1))
+    h = L.Conv2D(6, 3, activation="relu", padding="same")(x)
+    h = L.BatchNormalization()(h)
+    h = L.SpatialDropout2D(0.3)(h)
+    h = DropBlock2D(0.2, block_size=2)(h)
+    h = L.AveragePooling2D(2)(h)
+    h = L.GlobalMaxPooling2D()(h)
+    return _compiled(x, L.Dense(3, activation="softmax")(h))
+
+
+def recurrent_family():
+    x = keras.Input((12, 1))
+    h = L.LSTM(8, dropout=0.2, recurrent_dropout=0.2, return_sequences=True)(x)
+    h = L.GRU(8, dropout=0.2, recurrent_dropout=0.2)(h)
+    return _compiled(x, L.Dense(3, activation="softmax")(h))
+
+
+def residual_attention_family():
+    x = keras.Input((12, 1))
+    h = L.Dense(8)(x)
+    a = L.MultiHeadAttention(num_heads=2, key_dim=4, dropout=0.2)(h, h)
+    h = L.LayerNormalization()(L.Add()([h, DropPath(0.3)(L.Dropout(0.1)(a))]))
+    h = L.GlobalAveragePooling1D()(h)
+    return _compiled(x, L.Dense(3, activation="softmax")(h))
+
+
+def embedding_family():
+    x = keras.Input((12,), dtype="int32")
+    h = L.Embedding(5, 4)(x)
+    h = L.SimpleRNN(6, dropout=0.2)(h)
+    return _compiled(x, L.Dense(3, activation="softmax")(h))
+
+
+def _data(build):
+    y = RNG.integers(0, 3, 64)
+    if build is embedding_family:
+        return RNG.integers(0, 5, (64, 12)).astype("int32"), y
+    shape = {conv2d_family: (64, 6, 6, 1), dense_family: (64, 12)}.get(build, (64, 12, 1))
+    return RNG.normal(size=shape).astype("float32"), y
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "build",
+    [
+        dense_family,
+        conv1d_family,
+        conv2d_family,
+        recurrent_family,
+        residual_attention_family,
+        embedding_family,
+    ],  # fmt: skip
+)
+def test_trains_and_logs_what_keras_measures(build):
+    x, y = _data(build)
+    template = build()
+    fitted = fit_replica_models(template, x, y, seeds=[0, 1], epochs=2, batch_size=16,
+                                validation_data=(x, y), verbose=False)  # fmt: skip
+    last = fitted.history[fitted.history.epoch == 2].set_index("seed")
+    for seed, trained in fitted.models().items():
+        scores = trained.evaluate(x, y, verbose=0, return_dict=True)
+        assert scores["loss"] == pytest.approx(last.loc[seed, "val_loss"], rel=1e-3, abs=1e-4)
+        assert scores["accuracy"] == pytest.approx(last.loc[seed, "val_accuracy"], abs=1e-6)
+        keras.utils.set_random_seed(seed)
+        start = build().get_weights()
+        moved = [not np.allclose(a, b) for a, b in zip(start, trained.get_weights(), strict=True)]
+        assert any(moved)
