@@ -150,14 +150,14 @@ def grade_one(
     child's address space; ``isolate=False`` skips the namespaces (no network, read-only).
     """
     autograder = Path(autograder)
-    spec = _autograder(autograder.resolve(), autograder.stat().st_mtime)
     row: dict = {"submission": submission.name}
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        scratch = Path(tmp)
+        scratch = Path(tmp)  # one scratch folder per submission, removed afterwards
         try:
             notebook = _notebook_of(submission, scratch / "work")
         except (ValueError, zipfile.BadZipFile, OSError) as exc:
             return {**row, "total": 0.0, "possible": None, "error": str(exc)}
+        spec = _autograder(autograder.resolve(), autograder.stat().st_mtime)
         payload = {
             "nonce": secrets.token_hex(16),
             "spec": spec,

@@ -78,7 +78,7 @@ def test_gradebook_has_one_row_per_student_and_counts_missing_work(tmp_path):
     assert float(rows["bob"]["percent"]) == 25.0
 
 
-def _fake_grade_one(autograder, path, reports=None, feedback=None):
+def _fake_grade_one(autograder, path, reports=None, feedback=None, **options):
     if path.stem == "broken":
         raise RuntimeError("kernel died")
     row = {"submission": path.name, "total": 1.0, "possible": 2.0, "percent": 50.0, "q1": 1.0}
