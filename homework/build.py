@@ -7,12 +7,12 @@
 For each master ``homework/source/<hw>/<hw>.ipynb`` this runs ``otter assign``, which writes
 ``<out>/<hw>/student/<hw>.ipynb`` (what students get: no solutions, public tests only) and
 ``<out>/<hw>/autograder/`` (solutions notebook, all tests, and the autograder zip, renamed here to
-``<hw>-autograder.zip``). otter assign also executes the solutions and fails unless they get full
+``<hw>-autograder.zip``, to which ``grading.json`` is added: the master's imports for grade.py). otter assign also executes the solutions and fails unless they get full
 marks. Afterwards the student folder is checked for leaked solution lines and hidden tests
 (:func:`find_leaks`); any leak fails the build. Finally two bundles are zipped per homework:
 ``<out>/<hw>/<hw>-student.zip`` (the student folder plus a README with install instructions:
 what you hand out) and ``<out>/<hw>/<hw>-instructor.zip`` (solutions, autograder zip and
-``grade.py``: keep private). Helper files in ``source/_shared/`` are copied next to every master
+``grade.py`` with ``sandbox.py``: keep private). Helper files in ``source/_shared/`` are copied next to every master
 before ``otter assign``; an assignment ships those its config lists under ``files:``.
 """
 
@@ -234,7 +234,7 @@ def make_bundles(name: str, master: Path, result: Path, package: str = PACKAGE) 
 
     The student bundle is the student folder (notebook and helper files) plus a README with the
     install instructions; it is leak-checked like the student folder. The instructor bundle
-    holds the solutions notebook, the autograder zip and ``grade.py``. Returns
+    holds the solutions notebook, the autograder zip, ``grade.py`` and ``sandbox.py``. Returns
     ``{"student": path, "instructor": path, "leaks": [...]}``.
     """
     fill = {"name": name, "package": package}

@@ -54,6 +54,18 @@ DEFAULT_TIMEOUT = 600.0
 DEFAULT_MEMORY_GB = 4.0
 # the scorer gets the notebook's budget and the tests' budget, plus start-up; then it is killed
 SCORER_SLACK = 120.0
+DEFAULT_IMAGE = "dropoutcourse-grader"
+
+
+def container_available(runtime: str) -> bool:
+    """Whether ``runtime`` (docker or podman) has an engine to talk to, not just a client."""
+    if not shutil.which(runtime):
+        return False
+    try:
+        probe = subprocess.run([runtime, "info"], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
 
 
 def _load_sandbox():
@@ -97,15 +109,52 @@ def package_path() -> list[str]:
     return [str(Path(spec.origin).resolve().parents[1])]
 
 
-def run_scorer(payload: dict, scratch: Path, timeout: float) -> dict:
+CONTAINER_ROOT = "/grade"  # where the scratch folder and sandbox.py appear in a container
+
+
+def container_command(runtime: str, image: str, name: str, work: Path, memory_gb: float) -> list:
+    """``docker``/``podman run`` for the scorer: no network, read-only, the scratch folder only.
+
+    The container runs as the instructor's uid (so it can write the mounted scratch folder)
+    with every capability dropped; ``sandbox.py`` is mounted read-only from this checkout, so
+    the image needs only Python and the course package (``homework/Containerfile``).
+    """
+    env = sandbox.clean_env(Path(f"{CONTAINER_ROOT}/work"), [])
+    env.pop("PATH", None)  # the image's own
+    cmd = [runtime, "run", "--rm", "-i", "--name", name, "--network", "none"]
+    cmd += ["--memory", f"{memory_gb:g}g", "--pids-limit", "512", "--read-only"]
+    cmd += ["--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
+    cmd += ["--user", f"{os.getuid()}:{os.getgid()}"] if hasattr(os, "getuid") else []
+    cmd += ["-v", f"{work}:{CONTAINER_ROOT}/work", "-w", f"{CONTAINER_ROOT}/work"]
+    cmd += ["-v", f"{SANDBOX_PATH}:{CONTAINER_ROOT}/sandbox.py:ro"]
+    for key, value in sorted(env.items()):
+        cmd += ["-e", f"{key}={value}"]
+    return [*cmd, image, "python", f"{CONTAINER_ROOT}/sandbox.py", "score"]
+
+
+def _in_container(payload: dict) -> dict:
+    """The payload with the container's paths (the package comes from the image)."""
+    notebook = f"{CONTAINER_ROOT}/work/{Path(payload['notebook']).name}"
+    return {**payload, "notebook": notebook, "work": f"{CONTAINER_ROOT}/work", "pythonpath": []}
+
+
+def run_scorer(
+    payload: dict, scratch: Path, timeout: float, container: tuple[str, str] | None = None
+) -> dict:
     """Run ``sandbox.py score`` on ``payload`` in ``scratch/score``; its result, or an error.
 
-    The scorer's process group is killed when it overruns, so nothing outlives a grading.
+    ``container``: ``(runtime, image)`` to run it in a throw-away container instead. The
+    scorer's process group (or container) is killed when it overruns, so nothing outlives a
+    grading.
     """
     home = scratch / "score"
-    home.mkdir(parents=True, exist_ok=True)
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
     env = sandbox.clean_env(home, payload["pythonpath"])
     cmd = [sys.executable, str(SANDBOX_PATH), "score"]
+    if container is not None:
+        name = f"grade-{payload['nonce'][:12]}"
+        cmd = container_command(*container, name, Path(payload["work"]), payload["memory_gb"])
+        payload, env = _in_container(payload), {**os.environ}
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.PIPE,
@@ -119,17 +168,23 @@ def run_scorer(payload: dict, scratch: Path, timeout: float) -> dict:
     try:
         out, err = proc.communicate(json.dumps(payload), timeout=2 * timeout + SCORER_SLACK)
     except subprocess.TimeoutExpired:
+        if container is not None:
+            subprocess.run([container[0], "kill", name], capture_output=True, check=False)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return {"tests": [], "error": f"timed out after {timeout:g} s"}
     finally:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-    nonce = payload["nonce"]
+    return _result(out, err, payload["nonce"], proc.returncode)
+
+
+def _result(out: str, err: str, nonce: str, returncode: int) -> dict:
+    """The scorer's result line (it starts with the nonce only grade.py and it know)."""
     line = next((x for x in out.splitlines() if x.startswith(nonce)), None)
     if line is None:
         tail = " | ".join(err.strip().splitlines()[-3:])
-        return {"tests": [], "error": f"grader failed ({proc.returncode}): {tail}"}
+        return {"tests": [], "error": f"grader failed ({returncode}): {tail}"}
     return json.loads(line[len(nonce) :])
 
 
@@ -141,13 +196,15 @@ def grade_one(
     timeout: float = DEFAULT_TIMEOUT,
     memory_gb: float = DEFAULT_MEMORY_GB,
     isolate: bool = True,
+    container: tuple[str, str] | None = None,
 ) -> dict:
     """Grade one submission; return ``{submission, total, possible, percent, q1..., error}``.
 
     ``reports``: folder for the full instructor report; ``feedback``: folder for the
     student-safe feedback file (both written as ``<submission stem>.json`` / ``.txt``).
     ``timeout`` (seconds) bounds the notebook's run and, again, the tests; ``memory_gb`` the
-    child's address space; ``isolate=False`` skips the namespaces (no network, read-only).
+    child's address space; ``isolate=False`` skips the namespaces (no network, read-only);
+    ``container=(runtime, image)`` grades inside a throw-away container.
     """
     autograder = Path(autograder)
     row: dict = {"submission": submission.name}
@@ -168,7 +225,7 @@ def grade_one(
             "isolate": isolate,
             "pythonpath": package_path(),
         }
-        data = run_scorer(payload, scratch, timeout)
+        data = run_scorer(payload, scratch, timeout, container)
     return _finish(row, data, spec, autograder, reports, feedback)
 
 
@@ -307,7 +364,8 @@ def grade_many(
         for k, (autograder, folder, reports, feedback) in enumerate(assignments)
         for path in submissions_in(folder)
     ]
-    if work and options.get("isolate", True) and not sandbox.isolation_available():
+    local = options.get("container") is None and options.get("isolate", True)
+    if work and local and not sandbox.isolation_available():
         print(
             "notice: user namespaces are unavailable (unshare), so notebooks run WITH network "
             "access and a writable file system; use --container for untrusted submissions",
@@ -410,6 +468,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="do not put notebooks in their own network/mount/pid namespaces",
     )
+    parser.add_argument(
+        "--container",
+        choices=["docker", "podman"],
+        help="grade each submission in a throw-away container of --image (no network, "
+        "read-only, dropped capabilities)",
+    )
+    parser.add_argument(
+        "--image",
+        default=DEFAULT_IMAGE,
+        help="image for --container, built from homework/Containerfile (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if len(args.pairs) % 2:
         parser.error("give AUTOGRADER SUBMISSIONS pairs (an autograder zip, then its folder)")
@@ -433,6 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(set(names)) != len(names):
         parser.error(f"an assignment is given twice: {names}")
     options = dict(timeout=args.timeout, memory_gb=args.memory_gb, isolate=not args.no_isolation)
+    if args.container:
+        if not container_available(args.container):
+            parser.error(f"--container {args.container}: no running {args.container} engine found")
+        options["container"] = (args.container, args.image)
     results = grade_many(batches, args.jobs, **options)
     for hw, rows in zip(names, results, strict=True):
         (args.out / hw).mkdir(parents=True, exist_ok=True)

@@ -314,7 +314,7 @@ class Channel:
             try:
                 data = data[os.write(fd, data[: 1 << 16]) :]
             except BrokenPipeError:
-                raise ChildGone("the notebook's process has stopped") from None
+                raise NotebookProcessError("the notebook's process has stopped") from None
 
     def receive(self) -> dict:
         fd = self.proc.stdout.fileno()
@@ -323,17 +323,17 @@ class Channel:
                 raise Timeout
             chunk = os.read(fd, 1 << 20)
             if not chunk:
-                raise ChildGone("the notebook's process has stopped")
+                raise NotebookProcessError("the notebook's process has stopped")
             self.buffer += chunk
             if len(self.buffer) > MAX_MESSAGE:
-                raise ChildGone("the notebook sent more data than allowed")
+                raise NotebookProcessError("the notebook sent more data than allowed")
         line, self.buffer = self.buffer.split(b"\n", 1)
         try:
             message = json.loads(line)
         except ValueError:
-            raise ChildGone("the notebook's answer could not be read") from None
+            raise NotebookProcessError("the notebook's answer could not be read") from None
         if not isinstance(message, dict):
-            raise ChildGone("the notebook's answer could not be read")
+            raise NotebookProcessError("the notebook's answer could not be read")
         return message
 
     def _left(self) -> float:
@@ -343,7 +343,7 @@ class Channel:
         return left
 
 
-class ChildGone(AssertionError):
+class NotebookProcessError(AssertionError):
     """The child died or answered nonsense: the test that needed it fails."""
 
 
@@ -365,7 +365,7 @@ class Remote:
         try:
             return decode(answer.get("value"), self._make)
         except (ValueError, TypeError, KeyError) as exc:
-            raise ChildGone(f"the notebook's answer could not be read: {exc}") from None
+            raise NotebookProcessError(f"the notebook's answer could not be read: {exc}") from None
 
     def _make(self, handle: int, kind: str) -> Remote:
         return Remote(self._channel, handle, kind)
@@ -603,7 +603,6 @@ def clean_env(home: Path, pythonpath: list[str]) -> dict[str, str]:
         PYTHONPATH=os.pathsep.join(pythonpath),
         TF_CPP_MIN_LOG_LEVEL="3",
     )
-    (home / "tmp").mkdir(parents=True, exist_ok=True)
     return env
 
 
@@ -652,6 +651,7 @@ def start_child(payload: dict) -> tuple[subprocess.Popen, bool]:
 
     work = Path(payload["work"])
     env = clean_env(work, payload["pythonpath"])
+    (work / "tmp").mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "child"]
     cmd += ["--notebook", str(payload["notebook"]), "--work", str(work)]
     isolated = bool(payload.get("isolate", True)) and isolation_available()
@@ -800,7 +800,7 @@ def score(payload: dict) -> dict:
         chk = _checks(spec.get("checks", ""), cells)
         ready = channel.receive().get("ready")
         if not isinstance(ready, dict):
-            raise ChildGone("the notebook did not start")
+            raise NotebookProcessError("the notebook did not start")
         notes += [f"notebook error in {e}" for e in ready.get("errors", [])][:20]
         channel.deadline = time.monotonic() + timeout  # the tests get their own budget
         codes = [c["code"] for q in spec["questions"] for c in q["cases"]]
@@ -819,7 +819,7 @@ def score(payload: dict) -> dict:
             "notes": notes,
             "error": f"timed out after {timeout:g} s",
         }
-    except ChildGone as exc:
+    except NotebookProcessError as exc:
         return {
             "tests": _report(spec["questions"], _failed(spec, str(exc))),
             "notes": notes,

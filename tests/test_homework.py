@@ -190,7 +190,8 @@ def test_build_makes_a_student_and_an_instructor_bundle(built, name):
     assert "pip install" in readme and "otter-grader" in readme and "dropoutcourse" in readme
     with zipfile.ZipFile(bundles["instructor"]) as zf:
         files = {n.split("/", 1)[1] for n in zf.namelist()}
-    assert {f"{name}.ipynb", f"{name}-autograder.zip", "grade.py", "README.md"} <= files, files
+    expected = {f"{name}.ipynb", f"{name}-autograder.zip", "grade.py", "sandbox.py", "README.md"}
+    assert expected <= files, files
 
 
 # ---------------------------------------------------------------------------------------------
