@@ -439,7 +439,7 @@ def write_gradebook(by_assignment: dict[str, list[dict]], out: Path) -> None:
         writer.writerows(sorted(students.values(), key=lambda e: e["student"]))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "pairs",
@@ -479,15 +479,32 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_IMAGE,
         help="image for --container, built from homework/Containerfile (default %(default)s)",
     )
+    return parser
+
+
+def _options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    """grade_one's options from the command line, each checked with an error naming it."""
+    if not args.timeout > 0:
+        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if not args.memory_gb > 0:
+        parser.error(f"--memory-gb must be a positive number, got {args.memory_gb}")
+    options = dict(timeout=args.timeout, memory_gb=args.memory_gb, isolate=not args.no_isolation)
+    if args.container:
+        if not container_available(args.container):
+            parser.error(f"--container {args.container}: no running {args.container} engine found")
+        options["container"] = (args.container, args.image)
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Grade AUTOGRADER SUBMISSIONS pairs; write scores, reports, feedback and the gradebook."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if len(args.pairs) % 2:
         parser.error("give AUTOGRADER SUBMISSIONS pairs (an autograder zip, then its folder)")
     if args.jobs < 1:
         parser.error(f"--jobs must be a positive integer, got {args.jobs}")
-    if not args.timeout > 0:
-        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    if not args.memory_gb > 0:
-        parser.error(f"--memory-gb must be a positive number, got {args.memory_gb}")
+    options = _options(args, parser)
     pairs = list(zip(args.pairs[::2], args.pairs[1::2], strict=True))
     batches = []
     for autograder, folder in pairs:
@@ -501,11 +518,6 @@ def main(argv: list[str] | None = None) -> int:
     names = [assignment_name(a) for a, _ in pairs]
     if len(set(names)) != len(names):
         parser.error(f"an assignment is given twice: {names}")
-    options = dict(timeout=args.timeout, memory_gb=args.memory_gb, isolate=not args.no_isolation)
-    if args.container:
-        if not container_available(args.container):
-            parser.error(f"--container {args.container}: no running {args.container} engine found")
-        options["container"] = (args.container, args.image)
     results = grade_many(batches, args.jobs, **options)
     for hw, rows in zip(names, results, strict=True):
         (args.out / hw).mkdir(parents=True, exist_ok=True)

@@ -128,6 +128,8 @@ def test_command_line_grades_several_assignments_into_separate_folders(
     [
         (["only-one.zip"], "pairs"),
         (["missing.zip", "."], "not found"),
+        (["a.zip", ".", "--timeout", "0"], "--timeout"),
+        (["a.zip", ".", "--memory-gb", "-1"], "--memory-gb"),
     ],
 )
 def test_command_line_rejects_bad_arguments_by_name(argv, message, capsys):
