@@ -7,12 +7,12 @@
 For each master ``homework/source/<hw>/<hw>.ipynb`` this runs ``otter assign``, which writes
 ``<out>/<hw>/student/<hw>.ipynb`` (what students get: no solutions, public tests only) and
 ``<out>/<hw>/autograder/`` (solutions notebook, all tests, and the autograder zip, renamed here to
-``<hw>-autograder.zip``). otter assign also executes the solutions and fails unless they get full
+``<hw>-autograder.zip``, to which ``grading.json`` is added: the master's imports for grade.py). otter assign also executes the solutions and fails unless they get full
 marks. Afterwards the student folder is checked for leaked solution lines and hidden tests
 (:func:`find_leaks`); any leak fails the build. Finally two bundles are zipped per homework:
 ``<out>/<hw>/<hw>-student.zip`` (the student folder plus a README with install instructions:
 what you hand out) and ``<out>/<hw>/<hw>-instructor.zip`` (solutions, autograder zip and
-``grade.py``: keep private). Helper files in ``source/_shared/`` are copied next to every master
+``grade.py`` with ``sandbox.py``: keep private). Helper files in ``source/_shared/`` are copied next to every master
 before ``otter assign``; an assignment ships those its config lists under ``files:``.
 """
 
@@ -234,7 +234,7 @@ def make_bundles(name: str, master: Path, result: Path, package: str = PACKAGE) 
 
     The student bundle is the student folder (notebook and helper files) plus a README with the
     install instructions; it is leak-checked like the student folder. The instructor bundle
-    holds the solutions notebook, the autograder zip and ``grade.py``. Returns
+    holds the solutions notebook, the autograder zip, ``grade.py`` and ``sandbox.py``. Returns
     ``{"student": path, "instructor": path, "leaks": [...]}``.
     """
     fill = {"name": name, "package": package}
@@ -250,10 +250,49 @@ def make_bundles(name: str, master: Path, result: Path, package: str = PACKAGE) 
         shutil.copy2(result / "autograder" / f"{name}.ipynb", instructor)
         shutil.copy2(result / "autograder" / f"{name}-autograder.zip", instructor)
         shutil.copy2(HERE / "grade.py", instructor)
+        shutil.copy2(HERE / "sandbox.py", instructor)
         readme = (TEMPLATES / "instructor-README.md").read_text(encoding="utf-8")
         (instructor / "README.md").write_text(readme.format(**fill), encoding="utf-8")
         instructor_zip = _zip_folder(instructor, result / f"{name}-instructor.zip")
     return {"student": student_zip, "instructor": instructor_zip, "leaks": leaks}
+
+
+# ---------------------------------------------------------------------------------------------
+# what grade.py needs besides otter's tests
+
+
+def master_imports(master: Path) -> str:
+    """The import statements of the master's handed-out code cells (not answers, not tests).
+
+    ``grade.py`` runs every test in a namespace that starts from these imports (``np``,
+    ``numerical_gradient``, ``ReplicaConfig`` ...), so a test's tools never come from the
+    submission, whatever the notebook rebinds.
+    """
+    nb = nbformat.read(master, as_version=4)
+    lines: list[str] = []
+    hidden = False  # inside a solution or tests block
+    for cell in nb.cells:
+        if cell.cell_type == "raw":
+            if _marker(cell, "BEGIN SOLUTION") or _marker(cell, "BEGIN TESTS"):
+                hidden = True
+            elif _marker(cell, "END SOLUTION") or _marker(cell, "END TESTS"):
+                hidden = False
+            continue
+        if cell.cell_type != "code" or hidden:
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        lines += [ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    return "\n".join(dict.fromkeys(lines)) + "\n"
+
+
+def add_grading_spec(autograder_zip: Path, name: str, master: Path) -> None:
+    """Add ``grading.json`` (the assignment's name and the master's imports) to the zip."""
+    spec = {"format": 1, "assignment": name, "imports": master_imports(master)}
+    with zipfile.ZipFile(autograder_zip, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("grading.json", json.dumps(spec, indent=1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,6 +329,8 @@ def build_one(
         stable = result / "autograder" / f"{name}-autograder.zip"
         zips[-1].rename(stable)
         summary["zip"] = str(stable)
+    if summary["zip"]:
+        add_grading_spec(Path(summary["zip"]), name, master)
     summary["leaks"] = find_leaks(master, result / "student")
     if summary["zip"] and not summary["leaks"]:
         bundles = make_bundles(name, master, result, package)

@@ -9,7 +9,7 @@ against all tests and fails unless they get full marks. Then
 * every student notebook runs top to bottom in a fresh kernel and its ``grader.check`` cells
   report failures (with the tests' messages) instead of crashing;
 * the autograder gives the solutions full marks, a half-done notebook partial marks and the
-  untouched student notebook zero (graded with ``homework/grade.py``, i.e. ``otter run``).
+  untouched student notebook zero (graded with ``homework/grade.py``).
 """
 
 from __future__ import annotations
@@ -42,11 +42,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """Build every homework once (2 in parallel); map name -> build summary."""
-    out = tmp_path_factory.mktemp("homework-dist")
-    summaries = hwbuild.build(out=out, jobs=2)
-    return {s["name"]: {**s, "dir": out / s["name"]} for s in summaries}
+def built(homework_build):
+    """Every homework, built once per session (tests/conftest.py); name -> build summary."""
+    return homework_build
 
 
 def _student_nb(built, name) -> Path:
@@ -192,7 +190,8 @@ def test_build_makes_a_student_and_an_instructor_bundle(built, name):
     assert "pip install" in readme and "otter-grader" in readme and "dropoutcourse" in readme
     with zipfile.ZipFile(bundles["instructor"]) as zf:
         files = {n.split("/", 1)[1] for n in zf.namelist()}
-    assert {f"{name}.ipynb", f"{name}-autograder.zip", "grade.py", "README.md"} <= files, files
+    expected = {f"{name}.ipynb", f"{name}-autograder.zip", "grade.py", "sandbox.py", "README.md"}
+    assert expected <= files, files
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,7 +289,7 @@ def grades(built, tmp_path_factory):
         nbformat.write(student, folder / "empty.ipynb")
         for kind in ("correct", "partial", "empty"):
             jobs.append((name, Path(built[name]["zip"]), folder / f"{kind}.ipynb"))
-    # all nine gradings share two workers (each is one `otter run` process)
+    # all nine gradings share two workers (each is one scorer and one notebook process)
     with ThreadPoolExecutor(max_workers=2) as pool:
         graded = list(
             pool.map(lambda j: (j[0], hwgrade.grade_one(j[1], j[2], j[2].parent / "reports")), jobs)

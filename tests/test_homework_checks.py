@@ -115,3 +115,41 @@ def test_not_trained_compares_rows_with_the_retrained_ones(chk):
     assert len(bad) == 1 and "rate 0.4, seed 0" in bad[0], bad
     assert chk.spot_rows(final, [0.0, 0.4]) == [(0.0, 1), (0.4, 0)]
     assert chk.hw3_not_trained("not a frame", {}) != []
+
+
+# ------------------------------------------------------- the same rules on source text (grader)
+
+
+def test_honest_source_is_its_own(chk):
+    cells = ["import numpy as np\nfrom dropoutcourse.gradcheck import rel_error", HONEST]
+    assert chk.static_delegation(cells, "dropout_forward") is None
+    chk.own_static(cells, lambda: None, "dropout_forward")
+
+
+@pytest.mark.parametrize("how", list(CHEATS))
+def test_each_way_of_delegating_is_caught_in_the_source(chk, how):
+    cells = ["%matplotlib inline\nimport numpy as np", CHEATS[how]]
+    assert chk.static_delegation(cells, "dropout_forward") is not None
+    with pytest.raises(AssertionError, match="no credit"):
+        chk.own_static(cells, lambda: None, "dropout_forward")
+
+
+def test_a_later_rebinding_or_a_star_import_is_not_a_def(chk):
+    rebound = [HONEST, "from dropoutcourse.reference import dropout_forward"]
+    assert "def" in chk.static_delegation(rebound, "dropout_forward")
+    star = [HONEST, "from dropoutcourse.reference import *"]
+    assert "imports *" in chk.static_delegation(star, "dropout_forward")
+
+
+def test_patching_the_package_is_found_in_the_source(chk):
+    cells = [
+        "import sys\nimport dropoutcourse\nimport dropoutcourse.reference as _ref\n"
+        "import numpy as np\nnp.allclose = None\n",
+        "_ref.dropout_forward = print\ndropoutcourse.reference.spatial_dropout_forward = print\n"
+        "setattr(_ref, 'dropconnect_forward', print)\n"
+        "sys.modules['dropoutcourse.reference'] = None\n",
+    ]
+    patched = chk.static_patches(cells)
+    assert len(patched) == 4 and not any("numpy" in p for p in patched), patched
+    with pytest.raises(AssertionError, match="replaced"):
+        chk.own_static([HONEST, *cells], lambda: None, "dropout_forward")

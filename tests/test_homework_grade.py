@@ -78,7 +78,7 @@ def test_gradebook_has_one_row_per_student_and_counts_missing_work(tmp_path):
     assert float(rows["bob"]["percent"]) == 25.0
 
 
-def _fake_grade_one(autograder, path, reports=None, feedback=None):
+def _fake_grade_one(autograder, path, reports=None, feedback=None, **options):
     if path.stem == "broken":
         raise RuntimeError("kernel died")
     row = {"submission": path.name, "total": 1.0, "possible": 2.0, "percent": 50.0, "q1": 1.0}
@@ -128,6 +128,8 @@ def test_command_line_grades_several_assignments_into_separate_folders(
     [
         (["only-one.zip"], "pairs"),
         (["missing.zip", "."], "not found"),
+        (["a.zip", ".", "--timeout", "0"], "--timeout"),
+        (["a.zip", ".", "--memory-gb", "-1"], "--memory-gb"),
     ],
 )
 def test_command_line_rejects_bad_arguments_by_name(argv, message, capsys):

@@ -1,7 +1,7 @@
 """Shortcut and typical-mistake submissions of homework 1 grade as they deserve.
 
 Submissions are generated from the built solutions notebook by replacing answer cells, graded
-in one parallel batch with ``homework/grade.py`` (each grading is one ``otter run``), and each
+in one parallel batch with ``homework/grade.py``, and each
 row of issue 12's table is asserted to fall in its grade range.
 """
 
@@ -104,11 +104,10 @@ def _submission(solution: nbformat.NotebookNode, replace: dict[str, str]):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hw-build")
-    (summary,) = hwbuild.build([HW1], out)
+def graded(homework_build, tmp_path_factory):
+    summary = homework_build[HW1]
     assert summary["returncode"] == 0, summary["log"]
-    solution = nbformat.read(out / HW1 / "autograder" / f"{HW1}.ipynb", as_version=4)
+    solution = nbformat.read(summary["dir"] / "autograder" / f"{HW1}.ipynb", as_version=4)
     folder = tmp_path_factory.mktemp("hw1-submissions")
     for name, (replace, _, _) in SUBMISSIONS.items():
         nbformat.write(_submission(solution, replace), folder / f"{name}.ipynb")
@@ -154,9 +153,9 @@ def test_a_broken_submission_gets_zero_with_reason_and_the_batch_goes_on(
     (tmp_path / "c.ipynb").write_text("{}")
     real = hwgrade.grade_one
 
-    def fake(autograder, path, reports=None, feedback=None):
+    def fake(autograder, path, reports=None, feedback=None, **options):
         if path.suffix == ".zip":
-            return real(autograder, path, reports, feedback)
+            return real(autograder, path, reports, feedback, **options)
         if failure == "grader crash" and path.name == "a.ipynb":
             raise RuntimeError("kernel died")
         return {"submission": path.name, "total": 1.0, "possible": 1.0, "percent": 100.0}

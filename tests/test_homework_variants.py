@@ -2,7 +2,7 @@
 
 As in ``test_homework_shortcuts.py`` (homework 1): submissions are generated from the built
 solutions notebook by replacing answer cells, graded in one parallel batch per homework with
-``homework/grade.py`` (one ``otter run`` each), and each one's grade range is asserted.
+``homework/grade.py``, and each one's grade range is asserted.
 """
 
 from __future__ import annotations
@@ -36,11 +36,10 @@ def _submission(solution: nbformat.NotebookNode, replace: dict[str, str]):
     return nb
 
 
-def _grade_all(tmp_path_factory, name: str, submissions: dict) -> tuple[dict, Path]:
-    out = tmp_path_factory.mktemp(f"build-{name}")
-    (summary,) = hwbuild.build([name], out)
+def _grade_all(build: dict, tmp_path_factory, name: str, submissions: dict) -> tuple[dict, Path]:
+    summary = build[name]
     assert summary["returncode"] == 0, summary["log"][-3000:]
-    solution = nbformat.read(out / name / "autograder" / f"{name}.ipynb", as_version=4)
+    solution = nbformat.read(summary["dir"] / "autograder" / f"{name}.ipynb", as_version=4)
     folder = tmp_path_factory.mktemp(f"submissions-{name}")
     for sub, (replace, _, _) in submissions.items():
         nbformat.write(_submission(solution, replace), folder / f"{sub}.ipynb")
@@ -201,8 +200,8 @@ SUBMISSIONS2 = {
 
 
 @pytest.fixture(scope="module")
-def graded2(tmp_path_factory):
-    return _grade_all(tmp_path_factory, HW2, SUBMISSIONS2)
+def graded2(homework_build, tmp_path_factory):
+    return _grade_all(homework_build, tmp_path_factory, HW2, SUBMISSIONS2)
 
 
 @pytest.mark.parametrize("sub", list(SUBMISSIONS2))
@@ -292,8 +291,8 @@ SUBMISSIONS3 = {
 
 
 @pytest.fixture(scope="module")
-def graded3(tmp_path_factory):
-    return _grade_all(tmp_path_factory, HW3, SUBMISSIONS3)
+def graded3(homework_build, tmp_path_factory):
+    return _grade_all(homework_build, tmp_path_factory, HW3, SUBMISSIONS3)
 
 
 @pytest.mark.parametrize("sub", list(SUBMISSIONS3))

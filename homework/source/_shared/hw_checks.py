@@ -1,12 +1,16 @@
 """Checks shared by the homework tests (this file ships with every assignment).
 
-Each test loads this file by path into a fresh namespace (``runpy.run_path``), so names that a
-notebook redefines or patches never change what a test does. Students may read it: it holds
-no answers, only the rules every graded function must follow.
+In the student's notebook each public test loads this file by path (``runpy.run_path``) and
+runs with the live notebook functions (:func:`own` inspects them). The grader runs every test,
+hidden ones included, in a separate process where no notebook code runs; there the notebook's
+functions are only reachable by calling them, so :func:`own` is replaced by a check of the
+notebook's source text (:func:`static_delegation`, :func:`static_patches`). Students may read
+this file: it holds no answers, only the rules every graded function must follow.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib.util
 import io
@@ -151,6 +155,177 @@ def run(test: Callable[[types.SimpleNamespace], None]) -> None:
     checks = types.SimpleNamespace(**{k: v for k, v in globals().items() if not k.startswith("_")})
     with quiet():
         test(checks)
+
+
+# ------------------------------------------------------------- the same rules, on source text
+
+
+def _bindings(cells: list[str]) -> tuple[dict[str, ast.AST], list[str]]:
+    """Last top-level binding of every name in the notebook's cells, and its star imports.
+
+    A binding is the ``def``/``class``/``import``/assignment statement (or ``for``/``with``
+    target) that gave the name its final value, in cell order; statements inside ``if``/``try``/
+    ``with``/``for`` blocks count, function bodies do not.
+    """
+    bound: dict[str, ast.AST] = {}
+    stars: list[str] = []
+    todo = [stmt for tree in _trees(cells) for stmt in tree.body]
+    while todo:
+        stmt = todo.pop(0)
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound[stmt.name] = stmt
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
+            for alias in stmt.names:
+                if alias.name == "*":
+                    stars.append(str(getattr(stmt, "module", "")))
+                else:
+                    bound[alias.asname or alias.name.split(".")[0]] = stmt
+        else:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    bound[node.id] = stmt
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                todo[:0] = [s for s in getattr(stmt, field, []) if isinstance(s, ast.stmt)]
+    return bound, stars
+
+
+def _trees(cells: list[str]) -> list[ast.Module]:
+    """The cells that parse as Python (IPython magics and shell lines blanked out)."""
+    trees = []
+    for source in cells:
+        lines = [
+            line[: len(line) - len(line.lstrip())] + "pass"
+            if line.lstrip().startswith(("%", "!"))
+            else line
+            for line in source.split("\n")
+        ]
+        try:
+            trees.append(ast.parse("\n".join(lines)))
+        except SyntaxError:
+            continue
+    return trees
+
+
+def _import_targets(stmt: ast.Import | ast.ImportFrom) -> dict[str, str]:
+    """Bound name -> module (or module attribute) it refers to, for one import statement."""
+    if isinstance(stmt, ast.Import):
+        return {
+            a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
+            for a in stmt.names
+        }
+    base = "." * stmt.level + (stmt.module or "")
+    return {a.asname or a.name: f"{base}.{a.name}" for a in stmt.names}
+
+
+def _statement_names(stmt: ast.AST) -> tuple[set[str], list[str]]:
+    """Names and strings the compiled statement uses (its bodies, defaults and decorators)."""
+    module = ast.Module(
+        body=[stmt] if isinstance(stmt, ast.stmt) else [ast.Expr(stmt)], type_ignores=[]
+    )
+    # compile, never run: the code objects list every global, attribute and string used
+    return _code_names(compile(ast.fix_missing_locations(module), "<notebook>", "exec"))
+
+
+def static_delegation(cells: list[str], name: str) -> str | None:
+    """:func:`delegation` from the notebook's source text alone (nothing is executed).
+
+    ``name`` must be bound last by a ``def`` in the notebook; neither that function nor any
+    notebook definition it uses (followed recursively, defaults and decorators included) may
+    use the course package's modules other than ``gradcheck``: by an import, an alias, an
+    attribute ``reference``/``theory``, or a string naming the package.
+    """
+    bound, stars = _bindings(cells)
+    if any(_forbidden_module(s) for s in stars):
+        return f"your notebook imports * from {[s for s in stars if _forbidden_module(s)]}"
+    first = bound.get(name)
+    if not isinstance(first, ast.FunctionDef):
+        return f"{name} must be a function defined with def in your notebook"
+    seen: set[int] = set()
+    todo: list[ast.AST] = [first]
+    while todo:
+        stmt = todo.pop()
+        if id(stmt) in seen:
+            continue
+        seen.add(id(stmt))
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            bad = [m for m in _import_targets(stmt).values() if _forbidden_module(m)]
+            if bad:
+                return f"{name} uses {bad[0]}"
+            continue
+        names, strings = _statement_names(stmt)
+        if any(PACKAGE in s for s in strings):
+            return f"{name} names the package {PACKAGE!r} in a string"
+        if "reference" in names or "theory" in names:
+            return f"{name} uses a module attribute 'reference'/'theory'"
+        if any(_forbidden_module(n) for n in names):
+            return f"{name} imports {next(n for n in names if _forbidden_module(n))}"
+        todo += [bound[n] for n in names if n in bound]
+    return None
+
+
+def static_patches(cells: list[str]) -> list[str]:
+    """Attributes of the course package (other than ``gradcheck``) the notebook assigns to.
+
+    Covers ``module.attr = ...``, ``setattr(module, "attr", ...)`` and ``del`` on names bound
+    to a package module by an import, and ``sys.modules[...]`` entries of the package.
+    """
+    bound, _ = _bindings(cells)
+    modules = {
+        n: target
+        for n, stmt in bound.items()
+        if isinstance(stmt, ast.Import | ast.ImportFrom)
+        for bname, target in _import_targets(stmt).items()
+        if bname == n
+    }
+
+    def module_of(node: ast.AST) -> str | None:
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.insert(0, node.attr)
+            node = node.value
+        if isinstance(node, ast.Name) and node.id in modules:
+            return ".".join([modules[node.id], *parts])
+        return None
+
+    patched = []
+    for tree in _trees(cells):
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
+                targets = node.targets if hasattr(node, "targets") else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and _forbidden_module(module_of(target.value)):
+                    patched.append(f"{module_of(target.value)}.{target.attr}")
+                elif isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+                    if _forbidden_module(target.slice.value):
+                        patched.append(f"sys.modules[{target.slice.value!r}]")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("setattr", "delattr")
+                and node.args
+                and _forbidden_module(module_of(node.args[0]))
+            ):
+                patched.append(f"{module_of(node.args[0])} (via {node.func.id})")
+    return patched
+
+
+def own_static(cells: list[str], f: object, name: str) -> None:
+    """:func:`own` for the grader: the same rules, checked on the notebook's source text."""
+    why = (
+        static_delegation(cells, name)
+        if callable(f)
+        else (f"{name} must be a function defined with def in your notebook")
+    )
+    assert why is None, (
+        f"{why}: implement {name} yourself with NumPy; code that calls the course package's "
+        "reference implementations gets no credit"
+    )
+    patched = static_patches(cells)
+    assert not patched, (
+        f"your notebook replaced {patched} in {REFERENCE}; the tests compare against a private "
+        "copy, so patching the package only costs you the points of this test"
+    )
 
 
 # --------------------------------------------------------------------------- experiments (hw3)

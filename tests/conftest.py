@@ -1,0 +1,20 @@
+"""Fixtures shared by the homework test files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _support import load_script
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def homework_build(tmp_path_factory) -> dict[str, dict]:
+    """Every homework built once per session (``otter assign`` with its tests, 2 in parallel)
+    into a pytest temporary folder; maps name -> build summary plus ``dir``."""
+    hwbuild = load_script("homework_build", ROOT / "homework" / "build.py")
+    out = tmp_path_factory.mktemp("homework-dist")
+    summaries = hwbuild.build(out=out, jobs=2)
+    return {s["name"]: {**s, "dir": out / s["name"]} for s in summaries}
