@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.axes import Axes
 
-from dropoutcourse.plots import PALETTE, _new_ax, _require_frame, pretty
+from dropoutcourse.plot_style import PALETTE, new_ax, pretty, require_frame
 
 __all__ = ["history_curves", "replica_curves"]
 
@@ -32,8 +32,8 @@ def _as_frame(history) -> pd.DataFrame:
 
 def history_curves(history, metric: str = "loss", ax: Axes | None = None, title=None) -> Axes:
     """Training and validation ``metric`` per epoch of one run (``"loss"``, ``"accuracy"``...)."""
-    frame = _require_frame(_as_frame(history), "history", [metric, "epoch"])
-    ax = _new_ax(ax)
+    frame = require_frame(_as_frame(history), "history", [metric, "epoch"])
+    ax = new_ax(ax)
     ax.plot(frame["epoch"], frame[metric], color=PALETTE[0], label=f"training {metric}")
     if f"val_{metric}" in frame:
         ax.plot(
@@ -49,8 +49,8 @@ def replica_curves(
 ) -> Axes:
     """Every seed's training and validation ``metric`` (thin) and their means (bold)."""
     keys = [k for k in (metric, f"val_{metric}") if k in runs]
-    runs = _require_frame(runs, "runs", ["seed", "epoch", metric])
-    ax = _new_ax(ax)
+    runs = require_frame(runs, "runs", ["seed", "epoch", metric])
+    ax = new_ax(ax)
     for color, key, name in zip(PALETTE, keys, ("training", "validation"), strict=False):
         for _, one in runs.groupby("seed"):
             ax.plot(one["epoch"], one[key], color=color, alpha=0.25, linewidth=0.8)

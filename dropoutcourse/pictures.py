@@ -15,7 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from dropoutcourse.plots import DROPPED_COLOR, _color, _new_ax, use_course_style
+from dropoutcourse.plot_style import DROPPED_COLOR, use_course_style
+from dropoutcourse.plot_style import color as _color
+from dropoutcourse.plot_style import new_ax as _new_ax
 
 __all__ = ["network_diagram", "image_grid", "fit_demo"]
 
