@@ -112,8 +112,9 @@ def sweep(data, epochs, subset, hidden):
     _, ew, ec = clock(lambda: train_replicas(data, configs, hidden=hidden, epochs=epochs,
                                              learning_rate=0.01, verbose=False))  # fmt: skip
     print(f"   engine (reference): {ew:7.1f} s wall, {ec:7.1f} s CPU for the same 50")
-    print(f"   sanity: mean final val accuracy replicas {runs.val_accuracy.mean():.3f}; "
-          f"loop on its {len(picked)} configs {np.mean(accs):.3f}")  # fmt: skip
+    same = runs.set_index(["model", "seed"]).loc[[(rates.index(r), s) for r, s in picked]]
+    print(f"   sanity: mean final val accuracy on the {len(picked)} timed configs: replicas "
+          f"{same.val_accuracy.mean():.3f}, loop {np.mean(accs):.3f}")  # fmt: skip
 
 
 def main() -> None:
