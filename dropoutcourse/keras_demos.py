@@ -13,7 +13,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-__all__ = ["TEST_SCALINGS", "evaluate_test_scalings", "scale_dropout_at_test"]
+__all__ = ["TEST_SCALINGS", "digits_mlp", "evaluate_test_scalings", "scale_dropout_at_test"]
 
 #: What a test-time rule multiplies a Dropout layer's input by, as a function of its ``rate``.
 TEST_SCALINGS: dict[str, Callable[[float], float]] = {
@@ -21,6 +21,34 @@ TEST_SCALINGS: dict[str, Callable[[float], float]] = {
     "× (1 − rate) (classic dropout's rule, applied twice)": lambda rate: 1.0 - rate,
     "× rate (the sentence, literally)": lambda rate: rate,
 }
+
+
+def digits_mlp(n_features: int, n_classes: int, rate: float = 0.5) -> keras.Model:
+    """The compiled network of notebook 03 §1 (the slides' figures train it; the notebook writes
+    it out): two ReLU layers of 128 units, each followed by ``Dropout(rate)``, softmax output,
+    SGD with learning rate 0.01 and momentum 0.9 (the setting of lecture 3's claims).
+    """
+    from dropoutcourse._validate import check_positive_int, check_rate
+
+    n_features = check_positive_int(n_features, "n_features")
+    n_classes = check_positive_int(n_classes, "n_classes")
+    rate = check_rate(rate, "rate")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(n_features,)),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(rate),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(rate),
+            keras.layers.Dense(n_classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
 
 
 def scale_dropout_at_test(model: keras.Model, factor: Callable[[float], float]) -> keras.Model:
