@@ -17,9 +17,9 @@ __all__ = ["TEST_SCALINGS", "digits_mlp", "evaluate_test_scalings", "scale_dropo
 
 #: What a test-time rule multiplies a Dropout layer's input by, as a function of its ``rate``.
 TEST_SCALINGS: dict[str, Callable[[float], float]] = {
-    "none (what Keras does)": lambda rate: 1.0,
-    "× (1 − rate) (classic dropout's rule, applied twice)": lambda rate: 1.0 - rate,
-    "× rate (the sentence, literally)": lambda rate: rate,
+    "none (Keras)": lambda rate: 1.0,
+    "× (1 − rate): scaled twice": lambda rate: 1.0 - rate,
+    "× rate: the sentence": lambda rate: rate,
 }
 
 
