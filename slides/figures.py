@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 DECK_FIGURES: dict[str, list[str]] = {
     "01": ["fit_demo", "poly_errors", "memorise"],
     "02": ["thinned_networks", "mc_vs_ws"],
-    "03": ["rate_sweep", "data_size"],
+    "03": ["keras_history", "keras_replicas", "rate_sweep", "data_size"],
     "04": ["gaussian_vs_bernoulli", "linear_identity", "regularizers"],
     "05": ["pixel_drop", "pixel_recovery", "cnn_variants", "variance_shift"],
     "06": ["mc_band", "mc_uncertainty"],
@@ -323,6 +323,47 @@ def mc_vs_ws(path: Path) -> None:
         ax=ax,
         title="MNIST-1D (500 examples), dropout 0.5: MC average of k nets vs weight scaling",
     )
+    _save(ax, path)
+
+
+def _digits_fit_args() -> tuple:
+    from dropoutcourse import data
+
+    d = data.load_digits(train_size=300, seed=0)
+    return d, dict(epochs=30, batch_size=32, validation_data=(d.x_test, d.y_test))
+
+
+@figure
+def keras_history(path: Path) -> None:
+    import keras
+
+    from dropoutcourse import keras_demos, plots
+
+    # notebook 03 §1: one model.fit of the digits network with Dropout(0.5) (≈ 5 s)
+    d, fit_args = _digits_fit_args()
+    keras.utils.set_random_seed(0)
+    model = keras_demos.digits_mlp(d.n_features, d.n_classes, rate=0.5)
+    history = model.fit(d.x_train, d.y_train, verbose=0, **fit_args)
+    with plots.use_course_style():
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
+    for ax, metric in zip(axes, ["loss", "accuracy"], strict=True):
+        plots.history_curves(history, metric, ax=ax, title=f"{metric} per epoch (one fit)")
+    fig.suptitle("model.fit(..., validation_data=...): digits, Dropout(0.5), History")
+    _save(fig, path)
+
+
+@figure
+def keras_replicas(path: Path) -> None:
+    from dropoutcourse import keras_demos, plots
+
+    # notebook 03 §2: the same model on ten seeds with fit_replicas (≈ 5 s)
+    d, fit_args = _digits_fit_args()
+    model = keras_demos.digits_mlp(d.n_features, d.n_classes, rate=0.5)
+    runs = dropoutcourse.fit_replicas(
+        model, d.x_train, d.y_train, seeds=range(10), verbose=False, **fit_args
+    )
+    _, ax = plt.subplots(figsize=(8, 4.2))
+    plots.replica_curves(runs, "accuracy", ax=ax, title="Accuracy: 10 seeds (thin), mean (bold)")
     _save(ax, path)
 
 
