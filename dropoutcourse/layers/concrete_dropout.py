@@ -81,7 +81,9 @@ class ConcreteDense(keras.layers.Layer):
         self.init_rate = float(init_rate)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.dense = keras.layers.Dense(self.units, activation=self.activation, name="dense")
+        self.dense = keras.layers.Dense(
+            self.units, activation=self.activation, name="dense", dtype=self.dtype_policy
+        )
 
     def build(self, input_shape) -> None:
         self.input_dim = int(input_shape[-1])
@@ -97,7 +99,7 @@ class ConcreteDense(keras.layers.Layer):
         return float(ops.convert_to_numpy(ops.sigmoid(self.rate_logit)))
 
     def _mask(self, x, p):
-        u = keras.random.uniform(ops.shape(x), seed=self.seed_generator)
+        u = keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=self.seed_generator)
         drop = ops.log(p + EPS) - ops.log(1.0 - p + EPS) + ops.log(u + EPS) - ops.log(1.0 - u + EPS)
         return (1.0 - ops.sigmoid(drop / TEMPERATURE)) / (1.0 - p)
 
@@ -108,10 +110,10 @@ class ConcreteDense(keras.layers.Layer):
         return weights + self.dropout_regularizer * self.input_dim * neg_entropy
 
     def call(self, inputs, training=None):
-        p = ops.sigmoid(self.rate_logit)
+        p = ops.sigmoid(self.rate_logit)  # in the variables' dtype, as the kernel
         self.add_loss(self.regularization(p))
         if training and dropout_enabled():
-            inputs = inputs * self._mask(inputs, p)
+            inputs = inputs * self._mask(inputs, ops.cast(p, inputs.dtype))
         return self.dense(inputs)
 
     def compute_output_shape(self, input_shape):
