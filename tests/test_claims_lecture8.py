@@ -1,0 +1,80 @@
+"""Lecture 8's claims: they hold on the default seed set, their dropout claims FAIL under
+``switches.without_dropout()`` (the negative control), and their rules fail on data without the
+effect. Training-based tests are marked ``slow``."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dropoutcourse import claims, switches
+from dropoutcourse.claims import lecture8
+
+NAMES = ("shift_benchmark", "ood_detection", "concrete_rate_falls")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_lecture8_claim_holds_on_the_default_seed_set(name):
+    result = claims.run(name)
+    assert len(result.seeds) >= 5
+    result.assert_holds()
+    assert all(np.isfinite(c.margin_se) or c.passed for c in result.checks.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_lecture8_claims_fail_without_dropout(name):
+    with switches.without_dropout():
+        result = claims.get(name).run(cache=False, n_seeds=2)
+    assert not result.dropout
+    assert not result.holds
+    active = [c for k, c in result.checks.items() if k.startswith("dropout is active")]
+    assert active and not active[0].passed
+
+
+def _shift_rows(effect: float) -> pd.DataFrame:
+    """Synthetic benchmark data: MC dropout better than everyone by ``effect`` everywhere."""
+    rows = []
+    for seed in range(6):
+        for level, noise in enumerate(lecture8.BENCH["noise"]):
+            for method in lecture8.METHODS:
+                better = effect if method == "mc_dropout" else 0.0
+                jitter = 0.01 * (seed % 3)
+                rows.append(
+                    {
+                        "seed": seed,
+                        "level": level,
+                        "noise": noise,
+                        "method": method,
+                        "nll": 1 + level - better + jitter,
+                        "ece": 5
+                        + 10 * level
+                        - 10 * better
+                        - (4 if method == "temperature" and level == 0 else 0)
+                        + jitter,
+                        "brier": 0.5,
+                        "accuracy": 50.0,
+                        "mean_mi": 0.1,
+                        "temperature": 1.5,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_shift_rule_holds_with_the_effect_and_fails_without():
+    checks, _ = lecture8.shift_decide(_shift_rows(0.5))
+    assert all(checks.values())
+    checks, _ = lecture8.shift_decide(_shift_rows(0.0))
+    assert not all(checks.values())
+
+
+def test_concrete_rule_fails_when_the_rate_does_not_fall():
+    rows = [
+        {"seed": s, "n_train": n, "layer": layer, "rate": 0.1 + 0.001 * s, "mask_effect": 0.1}
+        for s in range(5)
+        for n in lecture8.CONCRETE["sizes"]
+        for layer in range(3)
+    ]
+    checks, _ = lecture8.concrete_decide(pd.DataFrame(rows))
+    assert checks["dropout is active: the concrete masks change the output on every seed and size"]
+    assert not all(checks.values())
