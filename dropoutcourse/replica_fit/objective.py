@@ -34,17 +34,26 @@ def _categorical_accuracy(y_true, y_pred):
     return tf.cast(tf.equal(tf.argmax(y_pred, -1), tf.argmax(y_true, -1)), "float32")
 
 
+def _same_rank(y_true, y_pred):
+    """Targets of shape (N,) against outputs of shape (N, 1): give them the output's rank,
+    as Keras' own metrics do (else the difference would broadcast to (N, N))."""
+    y_true = tf.cast(y_true, y_pred.dtype)
+    if y_true.shape.rank == y_pred.shape.rank - 1:
+        y_true = tf.expand_dims(y_true, -1)
+    return y_true
+
+
 def _binary_accuracy(y_true, y_pred):
-    hit = tf.equal(tf.cast(y_true, "float32"), tf.cast(y_pred > 0.5, "float32"))
+    hit = tf.equal(_same_rank(y_true, y_pred), tf.cast(y_pred > 0.5, y_pred.dtype))
     return tf.reduce_mean(tf.cast(hit, "float32"), axis=-1)
 
 
 def _mean_absolute_error(y_true, y_pred):
-    return tf.reduce_mean(tf.abs(tf.cast(y_true, y_pred.dtype) - y_pred), axis=-1)
+    return tf.reduce_mean(tf.abs(_same_rank(y_true, y_pred) - y_pred), axis=-1)
 
 
 def _mean_squared_error(y_true, y_pred):
-    return tf.reduce_mean(tf.square(tf.cast(y_true, y_pred.dtype) - y_pred), axis=-1)
+    return tf.reduce_mean(tf.square(_same_rank(y_true, y_pred) - y_pred), axis=-1)
 
 
 #: metric name -> per-example function of (y_true, y_pred)

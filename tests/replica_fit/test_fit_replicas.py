@@ -191,3 +191,16 @@ def test_bad_input_names_the_argument(make, kwargs, error, match):
     args = {"x": X, "y": Y, "seeds": [0], "epochs": 1, "verbose": False, **kwargs}
     with pytest.raises(error, match=match):
         fit_replicas(make(), args.pop("x"), args.pop("y"), **args)
+
+
+@pytest.mark.parametrize("metric", ["mae", "mse"])
+def test_regression_metrics_match_keras_for_one_dimensional_targets(metric):
+    target = X[:, 0] * 0.5  # shape (N,), the output is (N, 1)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(1)])  # fmt: skip
+    model.compile(optimizer="adam", loss="mse", metrics=[metric])
+    fitted = fit_replica_models(
+        model, X, target, seeds=[0], epochs=2, validation_data=(X, target), verbose=False
+    )
+    scores = fitted.models()[0].evaluate(X, target, verbose=0, return_dict=True)
+    assert scores[metric] == pytest.approx(fitted.history[f"val_{metric}"].iloc[-1], rel=1e-4)
