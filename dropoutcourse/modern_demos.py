@@ -21,6 +21,7 @@ __all__ = [
     "block_rates",
     "early_dropout_runs",
     "copy_into",
+    "drop_path_sites",
     "load_mnist1d_large",
     "mlp",
     "plot_gain_by_size",
@@ -61,7 +62,7 @@ def block_rates(rate: float, n_blocks: int, schedule: str = "linear") -> list[fl
 
 
 def residual_mlp(
-    width: int = 64,
+    width: int = 32,
     n_blocks: int = 4,
     *,
     drop_path: float = 0.0,
@@ -73,26 +74,41 @@ def residual_mlp(
 
     ``dropout`` is ordinary dropout inside every branch (on its hidden units), ``drop_path``
     the stochastic-depth rate of the deepest block (``schedule`` spreads it over the blocks).
-    Compiled with Adam, sparse categorical cross-entropy and accuracy.
+    DropPath is written as Keras' ``Dropout(rate, noise_shape=(None, 1))``: one Bernoulli
+    draw per sample, survivors scaled by ``1/(1 − rate)`` — the operation of
+    :class:`dropoutcourse.layers.DropPath` (and of Keras' EfficientNet). Being a Keras
+    ``Dropout``, ``fit_replicas`` trains models that differ only in these rates (all > 0)
+    in one computation. Compiled with Adam, sparse categorical cross-entropy and accuracy.
     """
-    from dropoutcourse.layers import DropPath
-
     width = check_positive_int(width, "width")
     dropout = check_rate(dropout, "dropout")
     rates = block_rates(drop_path, n_blocks, schedule)
-    inputs = keras.Input((N_FEATURES,))
-    h = keras.layers.Dense(width)(inputs)
-    for rate in rates:
-        branch = keras.layers.LayerNormalization()(h)
-        branch = keras.layers.Dense(2 * width, activation="relu")(branch)
-        branch = keras.layers.Dropout(dropout)(branch)
-        branch = keras.layers.Dense(width)(branch)
-        # drop the whole branch for a sample: that sample's block is the identity
-        branch = DropPath(rate)(branch)
-        h = keras.layers.Add()([h, branch])
-    h = keras.layers.LayerNormalization()(h)
-    outputs = keras.layers.Dense(N_CLASSES, activation="softmax")(h)
-    return _compile(keras.Model(inputs, outputs), learning_rate)
+    # fixed layer names: functional configs link layers by name, and fit_replicas groups
+    # models whose configs agree (up to dropout rates)
+    inputs = keras.Input((N_FEATURES,), name="signal")
+    h = keras.layers.Dense(width, name="embed")(inputs)
+    for i, rate in enumerate(rates, start=1):
+        branch = keras.layers.LayerNormalization(name=f"block{i}_norm")(h)
+        branch = keras.layers.Dense(2 * width, activation="relu", name=f"block{i}_hidden")(branch)
+        branch = keras.layers.Dropout(dropout, name=f"block{i}_dropout")(branch)
+        branch = keras.layers.Dense(width, name=f"block{i}_out")(branch)
+        # DropPath: drop the whole branch for a sample; that sample's block is the identity
+        branch = keras.layers.Dropout(rate, noise_shape=(None, 1), name=f"block{i}_drop_path")(
+            branch
+        )
+        h = keras.layers.Add(name=f"block{i}_add")([h, branch])
+    h = keras.layers.LayerNormalization(name="head_norm")(h)
+    outputs = keras.layers.Dense(N_CLASSES, activation="softmax", name="head")(h)
+    return _compile(keras.Model(inputs, outputs, name="residual_mlp"), learning_rate)
+
+
+def drop_path_sites(model: keras.Model) -> list[float]:
+    """The DropPath rates of a :func:`residual_mlp` (its per-sample ``Dropout`` layers)."""
+    return [
+        layer.rate
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None
+    ]
 
 
 def mlp(

@@ -27,7 +27,7 @@ def _residual_runs(gains: dict, loss_rise: float = 0.5, n_seeds: int = 8) -> pd.
                     "seed": s,
                     "epoch": 15,
                     "loss": 0.5 + (0.0 if label == "none" else loss_rise),
-                    "accuracy": 0.9,
+                    "accuracy": 0.99,
                     "val_accuracy": base[s] + gains.get(label, 0.0) + 0.003 * rng.standard_normal(),
                 }
             )
@@ -56,10 +56,11 @@ def test_droppath_rule_fails_when_its_parts_fail():
     assert _failed(inactive) == [k for k in inactive if k.startswith("DropPath is active")]
 
 
-def _size_runs(gains: dict, loss_rise: float = 0.3, n_seeds: int = 5) -> pd.DataFrame:
+def _size_runs(effects: dict, loss_rise: float = 0.3, n_seeds: int = 5) -> pd.DataFrame:
+    """Final rows of a fake data-size run: size -> (accuracy gain, test-loss reduction)."""
     rng = np.random.default_rng(1)
     rows = []
-    for n, gain in gains.items():
+    for n, (gain, lower) in effects.items():
         for model in (0, 1):
             for s in range(n_seeds):
                 rows.append(
@@ -68,21 +69,31 @@ def _size_runs(gains: dict, loss_rise: float = 0.3, n_seeds: int = 5) -> pd.Data
                         "model": model,
                         "seed": s,
                         "loss": 1.0 + model * loss_rise,
+                        "val_loss": 1.2 - model * lower + 0.01 * rng.standard_normal(),
                         "val_accuracy": 0.5 + model * gain + 0.004 * rng.standard_normal(),
                     }
                 )
     return pd.DataFrame(rows)
 
 
-def test_data_size_rule():
-    crossing = {500: 0.03, 4000: -0.02, 20_000: -0.04}
-    checks, numbers = l7.data_size_decide(_size_runs(crossing))
+CROSSING = {500: (0.02, 0.6), 4000: (-0.05, -0.2), 20_000: (-0.06, -0.2)}
+
+
+def test_data_size_rule_holds_when_the_effect_crosses_zero():
+    checks, numbers = l7.data_size_decide(_size_runs(CROSSING))
     assert all(checks.values()), checks
-    assert numbers["gain_500"] > 2 and numbers["gain_20000"] < -3
-    flat = l7.data_size_decide(_size_runs({500: 0.0, 4000: 0.0, 20_000: 0.0}))[0]
-    assert not flat[next(k for k in flat if "helps" in k)]
-    assert not flat[next(k for k in flat if "costs" in k)]
-    inactive = l7.data_size_decide(_size_runs(crossing, loss_rise=0.0))[0]
+    assert numbers["loss_gain_500"] > 0.5 and numbers["gain_20000"] < -5
+
+
+def test_data_size_rule_fails_when_its_parts_fail():
+    flat = l7.data_size_decide(_size_runs({n: (0.0, 0.0) for n in CROSSING}))[0]
+    assert not flat[next(k for k in flat if "lowers the test loss" in k)]
+    assert not flat[next(k for k in flat if "raises the test loss" in k)]
+    no_cost = l7.data_size_decide(_size_runs(CROSSING | {20_000: (0.02, 0.0)}))[0]
+    assert sorted(_failed(no_cost)) == sorted(
+        k for k in no_cost if "raises the test loss" in k or "shrinks" in k
+    )
+    inactive = l7.data_size_decide(_size_runs(CROSSING, loss_rise=0.0))[0]
     assert _failed(inactive) == [k for k in inactive if k.startswith("dropout is active")]
 
 

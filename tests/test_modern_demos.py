@@ -5,11 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dropoutcourse import layers, modern_demos as md
-
-
-def _drop_path_rates(model: keras.Model) -> list[float]:
-    return [layer.rate for layer in model.layers if isinstance(layer, layers.DropPath)]
+from dropoutcourse import layers
+from dropoutcourse import modern_demos as md
 
 
 def test_block_rates_linear_and_uniform():
@@ -23,15 +20,35 @@ def test_block_rates_linear_and_uniform():
 
 def test_residual_mlp_puts_drop_path_before_every_add():
     model = md.residual_mlp(width=8, n_blocks=3, drop_path=0.3, dropout=0.2)
-    assert _drop_path_rates(model) == pytest.approx([0.1, 0.2, 0.3])
+    assert md.drop_path_sites(model) == pytest.approx([0.1, 0.2, 0.3])
     adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
     assert len(adds) == 3
-    for add in adds:  # the branch input of every Add comes straight from a DropPath
+    for add in adds:  # the branch input of every Add comes straight from a per-sample Dropout
         sources = [t._keras_history.operation for t in add.input]
-        assert any(isinstance(s, layers.DropPath) for s in sources)
-    rates = [la.rate for la in model.layers if isinstance(la, keras.layers.Dropout)]
-    assert rates == [0.2] * 3
+        assert any(getattr(s, "noise_shape", None) == (None, 1) for s in sources)
+    hidden = [la.rate for la in model.layers if isinstance(la, keras.layers.Dropout)]
+    assert sorted(hidden) == pytest.approx(sorted([0.2] * 3 + [0.1, 0.2, 0.3]))
     assert model.optimizer is not None and model.output_shape == (None, 10)
+
+
+def test_per_sample_dropout_is_drop_path():
+    """Dropout(noise_shape=(None, 1)) drops whole rows, scaled like layers.DropPath."""
+    x = np.ones((400, 6), dtype="float32")
+    for layer in (
+        keras.layers.Dropout(0.5, noise_shape=(None, 1), seed=0),
+        layers.DropPath(0.5, seed=0),
+    ):
+        out = np.asarray(layer(x, training=True))
+        assert np.all(out == out[:, :1])  # one draw per sample
+        assert set(np.unique(out)) == {0.0, 2.0}
+        assert 0.4 < (out[:, 0] == 0).mean() < 0.6
+
+
+def test_residual_models_differing_in_rates_share_one_computation():
+    from dropoutcourse.replica_fit.stack import group_replicas
+
+    models = [md.residual_mlp(8, 2, drop_path=r, dropout=q) for r, q in ((1e-6, 0.3), (0.5, 1e-6))]
+    assert len(group_replicas(models, [0])) == 1
 
 
 def test_tiny_transformer_is_random_only_in_training():
@@ -70,7 +87,11 @@ def test_load_mnist1d_large_draws_subsets_and_validates():
 
 def test_plots_label_their_axes():
     final = pd.DataFrame(
-        {"seed": [0, 0, 1, 1], "label": ["none", "x", "none", "x"], "val_accuracy": [0.5, 0.6, 0.4, 0.45]}
+        {
+            "seed": [0, 0, 1, 1],
+            "label": ["none", "x", "none", "x"],
+            "val_accuracy": [0.5, 0.6, 0.4, 0.45],
+        }
     )
     ax = md.plot_paired_gains(final)
     assert "none" in ax.get_ylabel() and ax.get_title()
