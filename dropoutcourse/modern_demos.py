@@ -253,7 +253,9 @@ def early_dropout_runs(
     import dropoutcourse
 
     rate = check_rate(rate, "rate")
-    arms = {"no dropout": mlp(hidden), "early dropout": mlp(hidden, dropout=rate)}
+    # "no dropout" is rate 1e-6 in phase 1: both arms are then one architecture, and
+    # fit_replica_models trains them in one computation (it drops ~1 unit per 10^6)
+    arms = {"no dropout": mlp(hidden, dropout=1e-6), "early dropout": mlp(hidden, dropout=rate)}
     fitted = dropoutcourse.fit_replica_models(
         list(arms.values()),
         data.x_train,
