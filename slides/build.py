@@ -46,6 +46,7 @@ NOTEBOOKS = {
     "04": "04-Gaussian-Dropout-and-Regularization.ipynb",
     "05": "05-Dropout-in-CNNs.ipynb",
     "06": "06-Beyond.ipynb",
+    "07": "07-Dropout-Today.ipynb",
     "08": "08-Uncertainty.ipynb",
 }
 

@@ -17,6 +17,7 @@ EXPECTED = [
     "04-Gaussian-Dropout-and-Regularization.ipynb",
     "05-Dropout-in-CNNs.ipynb",
     "06-Beyond.ipynb",
+    "07-Dropout-Today.ipynb",
     "08-Uncertainty.ipynb",
 ]
 # code that would reach the network or an online data set

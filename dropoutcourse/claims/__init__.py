@@ -16,6 +16,7 @@ from dropoutcourse.claims import (  # noqa: F401  (importing them registers thei
     lecture4,
     lecture5,
     lecture6,
+    lecture7,
     lecture8,
 )
 from dropoutcourse.claims.core import (
