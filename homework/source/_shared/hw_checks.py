@@ -543,7 +543,8 @@ def hw3_retrain(build_model: Callable, picks: list[tuple[float, int]]) -> dict:
     data = load_digits(train_size=200, seed=0)
     rates = list(dict.fromkeys(rate for rate, _ in picks))
     models = [rebuild(model_spec(build_model(rate)), data.n_features) for rate in rates]
-    x, y, held_out = data.x_train, data.y_train, (data.x_test, data.y_test)
+    x, y = data.x_train, data.y_train
+    held_out = (data.x_test, data.y_test)
     options = dict(HW3_TRAINING, validation_data=held_out, verbose=False)
     seeds = sorted({seed for _, seed in picks})
     history = dropoutcourse.fit_replicas(models, x, y, seeds=seeds, **options)
