@@ -600,12 +600,13 @@ HW4_LAYERS = [
 ]
 
 
-def hw4_shifted(x: object, level: float) -> object:
-    """Homework 4's shifted test inputs: ``x`` plus Gaussian noise of standard deviation ``level``
-    (the features are standardised), always the same noise."""
+def hw4_shifted(signals: object, level: float) -> object:
+    """Homework 4's shifted test inputs: ``signals`` plus Gaussian noise of standard deviation
+    ``level`` (the features are standardised), always the same noise."""
     import numpy as np
 
-    return x + level * np.random.default_rng(1234).standard_normal(np.shape(x))
+    noise = np.random.default_rng(1234).standard_normal(np.shape(signals))
+    return signals + level * noise
 
 
 def hw4_retrain(build_model: Callable) -> dict:
@@ -621,7 +622,8 @@ def hw4_retrain(build_model: Callable) -> dict:
     recipe = rebuild(model_spec(build_model()), data.n_features)
     x, y = data.x_train, data.y_train
     options = dict(HW4_TRAINING, verbose=False)
-    trained = dropoutcourse.fit_replica_models(recipe, x, y, seeds=HW4_SEEDS, **options).models()
+    fitted = dropoutcourse.fit_replica_models(recipe, x, y, seeds=HW4_SEEDS, **options)
+    trained = fitted.models()
     out = {}
     for level in HW4_SHIFTS:
         shifted = hw4_shifted(data.x_test, level)
@@ -657,3 +659,12 @@ def hw4_not_computed(probs: object, build_model: Callable, cache: dict) -> list[
             worst = float(np.abs(np.asarray(got) - expected).max())
             bad.append(f"probs[{key}] differs from what the stated experiment gives (by up to {worst:.3g})")
     return bad
+
+
+def hw4_model_problems(build_model: Callable) -> list[str]:
+    """How ``build_model()`` differs from homework 4's stated model (empty when it does not)."""
+    try:
+        spec = model_spec(build_model())
+    except Exception as exc:  # noqa: BLE001 -- the notebook's function failed
+        return [f"build_model() raised {type(exc).__name__}: {exc}"]
+    return sequential_problems(spec, "build_model()", HW4_LAYERS, HW4_COMPILED)
