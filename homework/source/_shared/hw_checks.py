@@ -116,7 +116,7 @@ def patched_reference() -> list[str]:
             if callable(v)
             and not isinstance(v, type)
             and not str(getattr(v, "__module__", "")).startswith(
-                (PACKAGE, "numpy", "__future__", "math")
+                (PACKAGE, "numpy", "__future__", "math", "typing")
             )
         ]
     return patched
@@ -356,7 +356,9 @@ def _layer_spec(entry: dict) -> dict:
         return {"class": kind, "shape": list(c.get("batch_shape") or [None])[1:]}
     layer: dict = {"class": kind}
     if kind == "Dense":
-        layer.update(units=c.get("units"), activation=c.get("activation"), use_bias=c.get("use_bias"))
+        layer.update(
+            units=c.get("units"), activation=c.get("activation"), use_bias=c.get("use_bias")
+        )
         extras = [k for k in (*EXTRAS, "bias_constraint") if c.get(k) is not None]
         for key, default in DEFAULT_INIT.items():
             init = c.get(key) or {}
@@ -389,7 +391,8 @@ def model_spec(model: object) -> dict | str:
     name = str(opt.get("class_name"))
     optimizer = {"class": name, **{k: ocfg.get(k) for k in OPTIMIZERS.get(name, ())}}
     optimizer["clipped"] = any(
-        ocfg.get(k) is not None for k in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay")
+        ocfg.get(k) is not None
+        for k in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay")
     )
     loss = compiled.get("loss")
     if isinstance(loss, dict) and not (loss.get("config") or {}).get("from_logits"):
@@ -418,7 +421,9 @@ def rebuild(spec: dict, n_features: int) -> object:
             continue
         if kind == "Dense" and not layer["extras"] and layer["activation"] in ACTIVATIONS:
             units, act = int(layer["units"]), str(layer["activation"])
-            layers.append(keras.layers.Dense(units, activation=act, use_bias=bool(layer["use_bias"])))
+            layers.append(
+                keras.layers.Dense(units, activation=act, use_bias=bool(layer["use_bias"]))
+            )
         elif kind == "Dropout" and layer["noise_shape"] is None:
             seed = None if layer["seed"] is None else int(layer["seed"])
             layers.append(keras.layers.Dropout(float(layer["rate"]), seed=seed))
@@ -434,15 +439,19 @@ def rebuild(spec: dict, n_features: int) -> object:
     )
     kwargs = {k: v for k, v in opt.items() if k in OPTIMIZERS[opt["class"]] and v is not None}
     kwargs = {k: v if isinstance(v, bool) else float(v) for k, v in kwargs.items()}
-    assert isinstance(spec["loss"], str) and all(isinstance(m, str) for m in spec["metrics"] or []), (
-        "compile with loss and metrics given by name, e.g. metrics=['accuracy']"
-    )
+    assert isinstance(spec["loss"], str) and all(
+        isinstance(m, str) for m in spec["metrics"] or []
+    ), "compile with loss and metrics given by name, e.g. metrics=['accuracy']"
     optimizer = getattr(keras.optimizers, opt["class"])(**kwargs)
-    rebuilt.compile(optimizer=optimizer, loss=str(spec["loss"]), metrics=list(spec["metrics"] or []))
+    rebuilt.compile(
+        optimizer=optimizer, loss=str(spec["loss"]), metrics=list(spec["metrics"] or [])
+    )
     return rebuilt
 
 
-def sequential_problems(spec: dict | str, call: str, layers: list[tuple], compiled: dict) -> list[str]:
+def sequential_problems(
+    spec: dict | str, call: str, layers: list[tuple], compiled: dict
+) -> list[str]:
     """How ``spec`` differs from the stated model: ``layers`` as (class, value) pairs, where the
     value is (units, activation) for Dense and the rate for Dropout."""
     if isinstance(spec, str):
@@ -454,7 +463,9 @@ def sequential_problems(spec: dict | str, call: str, layers: list[tuple], compil
     problems = []
     for entry, (kind, value) in zip(got, layers, strict=True):
         if kind == "Dense" and (entry["units"], entry["activation"]) != value:
-            problems.append(f"a Dense layer is {(entry['units'], entry['activation'])}, stated {value}")
+            problems.append(
+                f"a Dense layer is {(entry['units'], entry['activation'])}, stated {value}"
+            )
         if kind == "Dense" and entry["extras"]:
             problems.append(f"a Dense layer sets {entry['extras']}: keep Keras' defaults")
         if kind == "Dropout" and not abs(float(entry["rate"] or 0) - value) < 1e-9:
@@ -629,7 +640,9 @@ def hw4_retrain(build_model: Callable) -> dict:
         shifted = hw4_shifted(data.x_test, level)
         each = [np.asarray(trained[s](shifted, training=False)) for s in HW4_SEEDS]
         out[("ensemble", level)] = np.mean(each, axis=0)
-        out[("mc_dropout", level)] = mc_predict(trained[HW4_SEEDS[0]], shifted, HW4_MC_PASSES, seed=0)[0]
+        out[("mc_dropout", level)] = mc_predict(
+            trained[HW4_SEEDS[0]], shifted, HW4_MC_PASSES, seed=0
+        )[0]
     return out
 
 
@@ -641,8 +654,9 @@ def hw4_not_computed(probs: object, build_model: Callable, cache: dict) -> list[
     """
     import numpy as np
 
-    if not isinstance(probs, dict):
-        return [f"probs must be a dict {{(method, shift): probabilities}}, got {type(probs).__name__}"]
+    wanted = sorted((method, level) for method in HW4_METHODS for level in HW4_SHIFTS)
+    if not isinstance(probs, dict) or sorted(probs, key=str) != sorted(wanted, key=str):
+        return [f"probs must be a dict with the keys {wanted}"]
     if "probs" not in cache:
         try:
             cache["probs"] = hw4_retrain(build_model)
@@ -657,7 +671,9 @@ def hw4_not_computed(probs: object, build_model: Callable, cache: dict) -> list[
             bad.append(f"probs[{key}] is missing or has the wrong shape")
         elif not np.allclose(got, expected, atol=1e-4):
             worst = float(np.abs(np.asarray(got) - expected).max())
-            bad.append(f"probs[{key}] differs from what the stated experiment gives (by up to {worst:.3g})")
+            bad.append(
+                f"probs[{key}] differs from what the stated experiment gives (by up to {worst:.3g})"
+            )
     return bad
 
 
