@@ -5,7 +5,7 @@ its first code cell that, under plain ``otter run``, decided the grade: every te
 ``runpy.run_path('hw_checks.py')`` inside the student's kernel. ``grade.py`` runs the tests in a
 separate interpreter, so each one must stay at <= 20 %; the correct solutions with the same
 lines keep 100 %; a never-ending notebook gets 0 with the reason, within its time limit. All
-of it is graded in one ``grade.py`` command-line batch (3 homeworks, 2 workers).
+of it is graded in one ``grade.py`` command-line batch (every homework, 2 workers).
 """
 
 from __future__ import annotations
@@ -105,5 +105,6 @@ def test_a_never_ending_notebook_gets_zero_with_the_reason(tampered):
         assert float(row["total"]) == 0 and row["error"] == f"timed out after {TIMEOUT} s", row
         text = (tampered["out"] / name / "feedback" / "never_ending.txt").read_text()
         assert f"timed out after {TIMEOUT} s" in text, text
-    # 21 submissions on 2 workers, three of them waiting out their whole time limit
-    assert tampered["elapsed"] < 240, f"the batch took {tampered['elapsed']:.0f} s"
+    # 7 submissions per homework on 2 workers, one per homework waiting out its time limit
+    limit = 80 * len(tampered["rows"])
+    assert tampered["elapsed"] < limit, f"the batch took {tampered['elapsed']:.0f} s"
