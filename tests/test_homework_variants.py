@@ -68,6 +68,12 @@ def _messages(folder: Path, sub: str, question: str) -> str:
     return "\n".join(str(t.get("output", "")) for t in tests)
 
 
+def _failures(folder: Path, sub: str, question: str) -> str:
+    """Only the assertion messages of one question's failed test cases (not their code)."""
+    lines = _messages(folder, sub, question).splitlines()
+    return "\n".join(line for line in lines if "AssertionError:" in line)
+
+
 # ---------------------------------------------------------------------------------------------
 # homework 2
 
@@ -331,10 +337,10 @@ def test_hw3_submission_grades_in_its_range(graded3, sub):
 
 def test_hw3_typical_mistakes_are_named_and_penalised_once(graded3):
     rows, folder = graded3
-    assert "the stated model has" in _messages(folder, "one_dropout", "q1")
+    assert "the stated model has" in _failures(folder, "one_dropout", "q1")
     row = rows["one_dropout"]
     assert row["q1"] == 0 and row["q2"] == 2 and row["q3"] == 2 and row["q4"] == 4, row
-    assert "argument rate" in _messages(folder, "fixed_rate", "q1")
+    assert "argument rate" in _failures(folder, "fixed_rate", "q1")
     assert rows["fixed_rate"]["q1"] == 0 and rows["fixed_rate"]["q2"] == 2, rows["fixed_rate"]
     assert "standard error" in _messages(folder, "sem_bars", "q3")
     assert "no yerr" in _messages(folder, "no_yerr", "q3")
@@ -344,10 +350,10 @@ def test_hw3_typical_mistakes_are_named_and_penalised_once(graded3):
 
 def test_hw3_fabricated_or_changed_runs_are_detected(graded3):
     rows, folder = graded3
-    assert "training your build_model with the stated settings" in _messages(
+    assert "training your build_model with the stated settings" in _failures(
         folder, "fabricated", "q2"
     )
-    assert "changed the settings" in _messages(folder, "changed_settings", "q1")
+    assert "changed the settings" in _failures(folder, "changed_settings", "q1")
     assert rows["changed_settings"]["q1"] == 0, rows["changed_settings"]
     # made-up numbers pass the public checks (they look right) and nothing else
     for question, public in (("q1", 0.5), ("q2", 0.5), ("q3", 0.5), ("q4", 0.5)):
@@ -422,17 +428,17 @@ SUBMISSIONS4 = {
                 "def drop_path(x, rate, *, training=True, rng=None):\n"
                 "    return np.asarray(_layers.DropPath(rate)(x, training=training))\n"
             ),
-            "members =": "...\n",
+            "# BEGIN SOLUTION\nmembers =": "...\n",
         },
         0.0,
         0.2,
     ),
-    "fabricated": ({"members =": FABRICATED4}, 0.65, 0.75),
+    "fabricated": ({"# BEGIN SOLUTION\nmembers =": FABRICATED4}, 0.65, 0.75),
     "zero_effort": (
         {
             "def ece": "def ece(probs, labels, n_bins=15):\n    return 0.0\n",
             "def drop_path": "def drop_path(x, rate, *, training=True, rng=None):\n    return x\n",
-            "members =": "probs = {}\nresults = pd.DataFrame()\n",
+            "# BEGIN SOLUTION\nmembers =": "probs = {}\nresults = pd.DataFrame()\n",
         },
         0.0,
         0.2,
@@ -452,10 +458,10 @@ def test_hw4_submission_grades_in_its_range(graded4, sub):
 
 def test_hw4_typical_mistakes_are_named_and_penalised_once(graded4):
     rows, folder = graded4
-    assert "weight each bin by its share" in _messages(folder, "unweighted_per_element", "q1")
-    assert "WHOLE branch" in _messages(folder, "unweighted_per_element", "q2")
-    assert "top-class confidence" in _messages(folder, "true_class_unscaled", "q1")
-    assert "1/(1 - rate)" in _messages(folder, "true_class_unscaled", "q2")
+    assert "weight each bin by its share" in _failures(folder, "unweighted_per_element", "q1")
+    assert "WHOLE branch" in _failures(folder, "unweighted_per_element", "q2")
+    assert "top-class confidence" in _failures(folder, "true_class_unscaled", "q1")
+    assert "1/(1 - rate)" in _failures(folder, "true_class_unscaled", "q2")
     for sub in ("unweighted_per_element", "true_class_unscaled"):
         assert rows[sub]["q1"] == 0 and rows[sub]["q3"] == 4.5, rows[sub]
 
@@ -464,6 +470,6 @@ def test_hw4_delegation_and_fabrication_get_no_credit(graded4):
     rows, folder = graded4
     for question in ("q1", "q2"):
         assert rows["delegate"][question] == 0, rows["delegate"]
-        assert "no credit" in _messages(folder, "delegate", question)
+        assert "no credit" in _failures(folder, "delegate", question)
     assert rows["fabricated"]["q3"] == 0.5, rows["fabricated"]
-    assert "not what the stated experiment gives" in _messages(folder, "fabricated", "q3")
+    assert "not what the stated experiment gives" in _failures(folder, "fabricated", "q3")
