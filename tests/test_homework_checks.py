@@ -108,13 +108,47 @@ def test_changed_settings_names_what_changed(chk):
 
 def test_not_trained_compares_rows_with_the_retrained_ones(chk):
     final = pd.DataFrame(
-        {"hidden_rate": [0.0, 0.0, 0.4], "seed": [0, 1, 0], "test_acc": [0.9, 0.91, 0.95]}
+        {"rate": [0.0, 0.0, 0.4], "seed": [0, 1, 0], "val_accuracy": [0.9, 0.91, 0.95]}
     )
-    reference = {(0.0, 1): pd.Series({"test_acc": 0.91}), (0.4, 0): pd.Series({"test_acc": 0.92})}
-    bad = chk.not_trained(final, reference, ("test_acc",))
+    reference = {
+        (0.0, 1): pd.Series({"val_accuracy": 0.91}),
+        (0.4, 0): pd.Series({"val_accuracy": 0.92}),
+    }
+    bad = chk.not_trained(final, reference, ("val_accuracy",))
     assert len(bad) == 1 and "rate 0.4, seed 0" in bad[0], bad
     assert chk.spot_rows(final, [0.0, 0.4]) == [(0.0, 1), (0.4, 0)]
-    assert chk.hw3_not_trained("not a frame", {}) != []
+    assert chk.hw3_not_trained("not a frame", None, {}) != []
+    assert chk.hw4_not_computed({}, None, {}) != []
+
+
+def _mlp(rate, compile_kwargs=None, dropouts=2):
+    import keras
+
+    layers = [keras.Input((64,))]
+    for k in range(2):
+        layers.append(keras.layers.Dense(128, activation="relu"))
+        if k < dropouts:
+            layers.append(keras.layers.Dropout(rate))
+    model = keras.Sequential([*layers, keras.layers.Dense(10, activation="softmax")])
+    optimizer = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
+    model.compile(
+        **(compile_kwargs or {}),
+        **{"optimizer": optimizer, "loss": "sparse_categorical_crossentropy"},
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def test_model_spec_and_rebuild_describe_and_rebuild_the_stated_model(chk):
+    assert chk.hw3_model_problems(_mlp, 0.3) == []
+    spec = chk.model_spec(_mlp(0.3))
+    rebuilt = chk.rebuild(spec, 64)
+    assert chk.model_spec(rebuilt) == spec
+    assert "not a compiled" in chk.model_spec(object())
+    one = chk.hw3_model_problems(lambda r: _mlp(r, dropouts=1), 0.3)
+    assert one and "the stated model has" in one[0], one
+    fixed = chk.hw3_model_problems(lambda r: _mlp(0.5), 0.3)
+    assert fixed and "argument rate" in fixed[0], fixed
 
 
 # ------------------------------------------------------- the same rules on source text (grader)

@@ -1,4 +1,4 @@
-"""Shortcut and typical-mistake submissions of homeworks 2 and 3 grade as they deserve.
+"""Shortcut and typical-mistake submissions of homeworks 2, 3 and 4 grade as they deserve.
 
 As in ``test_homework_shortcuts.py`` (homework 1): submissions are generated from the built
 solutions notebook by replacing answer cells, graded in one parallel batch per homework with
@@ -17,7 +17,7 @@ from _support import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-HW2, HW3 = "hw2-dropout-variants", "hw3-tune-dropout-rate"
+HW2, HW3, HW4 = "hw2-dropout-variants", "hw3-tune-dropout-rate", "hw4-uncertainty"
 
 
 def _load(name: str):
@@ -66,6 +66,12 @@ def _messages(folder: Path, sub: str, question: str) -> str:
     report = json.loads((folder / "r" / f"{sub}.json").read_text())
     tests = [t for t in report["tests"] if t.get("name") == question]
     return "\n".join(str(t.get("output", "")) for t in tests)
+
+
+def _failures(folder: Path, sub: str, question: str) -> str:
+    """Only the assertion messages of one question's failed test cases (not their code)."""
+    lines = _messages(folder, sub, question).splitlines()
+    return "\n".join(line for line in lines if "AssertionError:" in line)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,37 +253,66 @@ def test_hw2_delegation_and_patching_lose_every_function_question(graded2):
 # ---------------------------------------------------------------------------------------------
 # homework 3
 
-CONFIGS = "configs = [ReplicaConfig(hidden_rate=r, seed=s) for r in RATES for s in SEEDS]\n"
-TRAIN = "result = train_replicas(data, configs, **TRAINING)\nfinal = result.final()\n"
+BUILD = (
+    "def build_model(rate):\n"
+    "    model = keras.Sequential(\n"
+    "        [\n"
+    "            keras.Input((data.n_features,)),\n"
+    "            keras.layers.Dense(128, activation='relu'),\n"
+    "            keras.layers.Dropout({first}),\n"
+    "            keras.layers.Dense(128, activation='relu'),\n"
+    "{second}"
+    "            keras.layers.Dense(data.n_classes, activation='softmax'),\n"
+    "        ]\n"
+    "    )\n"
+    "    model.compile(\n"
+    "        optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),\n"
+    "        loss='sparse_categorical_crossentropy',\n"
+    "        metrics=['accuracy'],\n"
+    "    )\n"
+    "    return model\n\n\n"
+)
+DROPOUT2 = "            keras.layers.Dropout({}),\n"
+RUNS = (
+    "runs = dropoutcourse.fit_replicas(\n"
+    "    [build_model(r) for r in RATES], data.x_train, data.y_train, seeds=SEEDS,\n"
+    "    validation_data=(data.x_test, data.y_test), verbose=False, **TRAINING\n"
+    ")\n"
+    "final = runs[runs['epoch'] == TRAINING['epochs']].copy()\n"
+    "final['rate'] = [RATES[k] for k in final['model']]\n"
+)
+CORRECT_BUILD = BUILD.format(first="rate", second=DROPOUT2.format("rate"))
 PLOT = (
     "fig, ax = plt.subplots(figsize=(5, 3.5))\n"
-    "ax.errorbar(table['hidden_rate'], table['mean']{}, marker='o')\n"
+    "ax.errorbar(table['rate'], table['mean']{}, marker='o')\n"
     "ax.set_xlabel('rate')\nax.set_ylabel('test accuracy')\n"
 )
 FABRICATED = (
-    CONFIGS + "fake = np.random.default_rng(0)\n"
+    CORRECT_BUILD + "fake = np.random.default_rng(0)\n"
     "final = pd.DataFrame(\n"
     "    [\n"
-    "        {'hidden_rate': r, 'seed': s, 'train_acc': 1.0,\n"
-    "         'test_acc': 0.9 + 0.03 * r + 0.005 * fake.random()}\n"
+    "        {'model': RATES.index(r), 'rate': r, 'seed': s, 'epoch': 40, 'accuracy': 1.0,\n"
+    "         'val_loss': 0.3, 'val_accuracy': 0.9 + 0.03 * r + 0.005 * fake.random()}\n"
     "        for r in RATES\n        for s in SEEDS\n    ]\n)\n"
 )
 SETTINGS_CELL = (
-    "import matplotlib.pyplot as plt\nimport numpy as np\nimport pandas as pd\n"
-    "from scipy import stats\n\n"
+    "import keras\nimport matplotlib.pyplot as plt\nimport numpy as np\nimport pandas as pd\n"
+    "from scipy import stats\n\nimport dropoutcourse\n"
     "from dropoutcourse.data import load_digits\n"
-    "from dropoutcourse.engine import ReplicaConfig, train_replicas\n"
     "from dropoutcourse.experiments import summarize\n\n"
     "data = load_digits(train_size=200, seed=0)\n"
     "RATES = [0.0, 0.2, 0.4, 0.6]\nSEEDS = [0, 1, 2, 3, 4]\n"
-    "TRAINING = dict(hidden=(128, 128), epochs=20, learning_rate=0.01, verbose=False)\n"
+    "TRAINING = dict(epochs=20, batch_size=32)\n"
 )
 SUBMISSIONS3 = {
     "correct": ({}, 1.0, 1.0),
-    "forgot_seed": (
-        {"configs =": CONFIGS.replace(", seed=s", "") + TRAIN},
-        0.55,
-        0.7,
+    # the typical Keras slip: Dropout after the first hidden layer only
+    "one_dropout": ({"def build_model": BUILD.format(first="rate", second="") + RUNS}, 0.6, 0.7),
+    # Dropout(0.5) whatever the argument: every "rate" is the same model (p-value undefined)
+    "fixed_rate": (
+        {"def build_model": BUILD.format(first="0.5", second=DROPOUT2.format("0.5")) + RUNS},
+        0.3,
+        0.5,
     ),
     "sem_bars": (
         {"fig, ax": PLOT.format(", yerr=table['std'] / np.sqrt(table['n'])")},
@@ -285,8 +320,8 @@ SUBMISSIONS3 = {
         0.9,
     ),
     "no_yerr": ({"fig, ax": PLOT.format("")}, 0.85, 0.9),
-    "fabricated": ({"configs =": FABRICATED}, 0.0, 0.2),
-    "changed_settings": ({"import matplotlib": SETTINGS_CELL}, 0.0, 0.2),
+    "fabricated": ({"def build_model": FABRICATED}, 0.0, 0.2),
+    "changed_settings": ({"import keras": SETTINGS_CELL}, 0.0, 0.2),
 }
 
 
@@ -302,8 +337,11 @@ def test_hw3_submission_grades_in_its_range(graded3, sub):
 
 def test_hw3_typical_mistakes_are_named_and_penalised_once(graded3):
     rows, folder = graded3
-    assert "seed=seed" in _messages(folder, "forgot_seed", "q1")
-    assert rows["forgot_seed"]["q2"] == 2 and rows["forgot_seed"]["q3"] == 2, rows["forgot_seed"]
+    assert "the stated model has" in _failures(folder, "one_dropout", "q1")
+    row = rows["one_dropout"]
+    assert row["q1"] == 0 and row["q2"] == 2 and row["q3"] == 2 and row["q4"] == 4, row
+    assert "argument rate" in _failures(folder, "fixed_rate", "q1")
+    assert rows["fixed_rate"]["q1"] == 0 and rows["fixed_rate"]["q2"] == 2, rows["fixed_rate"]
     assert "standard error" in _messages(folder, "sem_bars", "q3")
     assert "no yerr" in _messages(folder, "no_yerr", "q3")
     for sub in ("sem_bars", "no_yerr"):
@@ -312,9 +350,126 @@ def test_hw3_typical_mistakes_are_named_and_penalised_once(graded3):
 
 def test_hw3_fabricated_or_changed_runs_are_detected(graded3):
     rows, folder = graded3
-    assert "training with the stated settings" in _messages(folder, "fabricated", "q2")
-    assert "changed the settings" in _messages(folder, "changed_settings", "q1")
+    assert "training your build_model with the stated settings" in _failures(
+        folder, "fabricated", "q2"
+    )
+    assert "changed the settings" in _failures(folder, "changed_settings", "q1")
     assert rows["changed_settings"]["q1"] == 0, rows["changed_settings"]
     # made-up numbers pass the public checks (they look right) and nothing else
     for question, public in (("q1", 0.5), ("q2", 0.5), ("q3", 0.5), ("q4", 0.5)):
         assert rows["fabricated"][question] == public, rows["fabricated"]
+
+
+# ---------------------------------------------------------------------------------------------
+# homework 4
+
+ECE = (
+    "def ece(probs, labels, n_bins=15):\n"
+    "    probs, labels = np.asarray(probs, dtype=float), np.asarray(labels)\n"
+    "    confidence = {confidence}\n"
+    "    correct = probs.argmax(axis=1) == labels\n"
+    "    edges = np.linspace(0.0, 1.0, n_bins + 1)\n"
+    "    which = np.searchsorted(edges[1:-1], confidence, side='left')\n"
+    "    parts = [\n"
+    "        ((which == m).mean(), abs(correct[which == m].mean() - confidence[which == m].mean()))\n"
+    "        for m in range(n_bins)\n"
+    "        if (which == m).any()\n"
+    "    ]\n"
+    "    return float({total})\n"
+)
+WEIGHTED = "sum(w * g for w, g in parts)"
+TOP = "probs.max(axis=1)"
+DROP_PATH = (
+    "def drop_path(x, rate, *, training=True, rng=None):\n"
+    "    x = np.asarray(x)\n"
+    "    if not training or rate == 0:\n        return x\n"
+    "    rng = np.random.default_rng() if rng is None else rng\n"
+    "    keep = rng.random({shape}) >= rate\n"
+    "    return x * keep{scale}\n"
+)
+PER_SAMPLE = "(x.shape[0],) + (1,) * (x.ndim - 1)"
+FABRICATED4 = (
+    "probs = {(m, s): np.full((len(data.y_test), 10), 0.1) for m in ('ensemble', 'mc_dropout')\n"
+    "         for s in SHIFTS}\n"
+    "results = pd.DataFrame(\n"
+    "    [{'method': m, 'shift': s, 'accuracy': float(np.mean(data.y_test == 0)),\n"
+    "      'nll': float(np.log(10)), 'ece': ece(p, data.y_test)} for (m, s), p in probs.items()]\n"
+    ")\n"
+)
+SUBMISSIONS4 = {
+    "correct": ({}, 1.0, 1.0),
+    # mistakes named by q1 and q2, not penalised again in q3 (its ece is the student's own)
+    "unweighted_per_element": (
+        {
+            "def ece": ECE.format(confidence=TOP, total="np.mean([g for _, g in parts])"),
+            "def drop_path": DROP_PATH.format(shape="x.shape", scale=" / (1.0 - rate)"),
+        },
+        0.45,
+        0.5,
+    ),
+    "true_class_unscaled": (
+        {
+            "def ece": ECE.format(
+                confidence="probs[np.arange(len(labels)), labels]", total=WEIGHTED
+            ),
+            "def drop_path": DROP_PATH.format(shape=PER_SAMPLE, scale=""),
+        },
+        0.3,
+        0.35,
+    ),
+    "delegate": (
+        {
+            "def ece": (
+                "from dropoutcourse.uncertainty import expected_calibration_error as _e\n\n\n"
+                "def ece(probs, labels, n_bins=15):\n    return _e(probs, labels, n_bins)\n"
+            ),
+            "def drop_path": (
+                "import dropoutcourse.layers as _layers\n\n\n"
+                "def drop_path(x, rate, *, training=True, rng=None):\n"
+                "    return np.asarray(_layers.DropPath(rate)(x, training=training))\n"
+            ),
+            "# BEGIN SOLUTION\nmembers =": "...\n",
+        },
+        0.0,
+        0.2,
+    ),
+    "fabricated": ({"# BEGIN SOLUTION\nmembers =": FABRICATED4}, 0.65, 0.75),
+    "zero_effort": (
+        {
+            "def ece": "def ece(probs, labels, n_bins=15):\n    return 0.0\n",
+            "def drop_path": "def drop_path(x, rate, *, training=True, rng=None):\n    return x\n",
+            "# BEGIN SOLUTION\nmembers =": "probs = {}\nresults = pd.DataFrame()\n",
+        },
+        0.0,
+        0.2,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def graded4(homework_build, tmp_path_factory):
+    return _grade_all(homework_build, tmp_path_factory, HW4, SUBMISSIONS4)
+
+
+@pytest.mark.parametrize("sub", list(SUBMISSIONS4))
+def test_hw4_submission_grades_in_its_range(graded4, sub):
+    _in_range(graded4[0], SUBMISSIONS4, sub)
+
+
+def test_hw4_typical_mistakes_are_named_and_penalised_once(graded4):
+    rows, folder = graded4
+    assert "weight each bin by its share" in _failures(folder, "unweighted_per_element", "q1")
+    assert "WHOLE branch" in _failures(folder, "unweighted_per_element", "q2")
+    assert "top-class confidence" in _failures(folder, "true_class_unscaled", "q1")
+    assert "1/(1 - rate)" in _failures(folder, "true_class_unscaled", "q2")
+    for sub in ("unweighted_per_element", "true_class_unscaled"):
+        assert rows[sub]["q1"] == 0 and rows[sub]["q3"] == 4.5, rows[sub]
+
+
+def test_hw4_delegation_and_fabrication_get_no_credit(graded4):
+    rows, folder = graded4
+    for question in ("q1", "q2"):
+        assert rows["delegate"][question] == 0, rows["delegate"]
+        assert "no credit" in _failures(folder, "delegate", question)
+    assert rows["fabricated"]["q3"] == 0.5, rows["fabricated"]
+    assert "not what the stated experiment gives" in _failures(folder, "fabricated", "q3")
