@@ -14,6 +14,7 @@ import pandas as pd
 from dropoutcourse.claims.core import Claim, register
 from dropoutcourse.claims.rules import (
     below,
+    dropout_changes,
     exceeds,
     interval_numbers,
     is_dropout_active,
@@ -148,7 +149,7 @@ def tips_experiment(seeds: list[int]) -> pd.DataFrame:
 
 def tips_decide(final: pd.DataFrame):
     train_loss = final.pivot(index="seed", columns="setting", values="train_loss")
-    active = train_loss["m=0.9, no max-norm"] - train_loss[NO_DROPOUT]
+    active = paired_difference(train_loss["m=0.9, no max-norm"], train_loss[NO_DROPOUT])
     acc = _points(final[final["setting"] != NO_DROPOUT], "setting")
     plain, bare = acc["m=0.9, no max-norm"], acc["m=0.99, no max-norm"]
     c1, c3 = acc["m=0.99, max-norm 1"], acc["m=0.99, max-norm 3"]
@@ -160,7 +161,8 @@ def tips_decide(final: pd.DataFrame):
     vs_plain = paired_difference(fast[best], plain)
     t = TIP_MIN_POINTS
     checks = {
-        "dropout is active: dropout 0.5 raises the training loss on every seed": (
+        "dropout is active: dropout 0.5 raises the training loss (paired by seed, 95 % "
+        "interval above 0)": (
             is_dropout_active(active)
         ),
         f"without max-norm the 10x step costs more than {t:g} points (95 % paired interval)": (
@@ -245,11 +247,11 @@ def digit_sizes_decide(final: pd.DataFrame):
     small, large = CONTROL_SIZES
     control = paired_difference(plain[large], plain[small])
     biggest = max(sizes)
-    active = loss[(biggest, 0.5)] - loss[(biggest, 0.0)]
+    active = paired_difference(loss[(biggest, 0.5)], loss[(biggest, 0.0)])
     m = SMALL_GAIN_MARGIN_POINTS
     checks = {
-        f"dropout is active: it raises the training loss at {biggest} examples on every "
-        "seed": is_dropout_active(active),
+        f"dropout is active: it raises the training loss at {biggest} examples (paired by "
+        "seed, 95 % interval above 0)": is_dropout_active(active),
         f"positive control: without dropout, {large} instead of {small} digits raise test "
         "accuracy (≈ 4 points; 95 % paired interval above 0)": exceeds(control, 0.0),
     }
@@ -296,11 +298,15 @@ KFOLD = dict(folds=5, epochs=5, batch_size=32)
 KFOLD_SEED = 7  # the tutorial's seed; a seed set with offset N uses 7 + N
 
 
-#: Equivalence margin (points) for "dropout vs the same-optimiser baseline", and the resolution
-#: the protocol must reach. Why 6: the tutorial reads differences of about one point as
-#: evidence; with 5 folds its corrected interval is ±2-3 points wide, so the honest statement
-#: is what it *can* resolve. Pilots 0/1000 (corrected sd of the fold differences ≈ 1 point
-#: in SE): a 6-point margin is ≥ 3 SE from both interval ends.
+#: The resolution the protocol must reach (points): its corrected 95 % interval of dropout −
+#: same-optimiser control must be narrower than ±6. Why 6: the tutorial reads differences of
+#: about one point as evidence; the honest statement is what the protocol *can* resolve.
+#: Pilot sets 0/1000/2000: half-widths 2.7/1.3/2.1 points, ≥ 3.4 SE below 6.
+#: Not claimed any more (pilot set 0, 5 folds): "dropout is within ±6 points" (TOST) needs a
+#: positive control of at most ~12 points that the protocol detects at ≥ 3 SE; the lr 1e-3
+#: control (≈ 10 points) was only 1.5 SE above 0. More folds do not help: with the
+#: Nadeau-Bengio correction the interval's width barely shrinks with k (each fold's test
+#: set shrinks as 1/k). Both stay as reported numbers.
 KFOLD_MARGIN_POINTS = 6.0
 
 
@@ -350,14 +356,12 @@ def kfold_decide(scores: pd.DataFrame):
     d = rows["dropout_vs_control"]
     m = KFOLD_MARGIN_POINTS
     change = scores.dropna(subset=["dropout_change"]).groupby("model")["dropout_change"].first()
+    # reported, not claimed (see KFOLD_MARGIN_POINTS): the ±6 TOST and the lr 1e-3 control
     checks = {
-        "dropout is active in the tutorial's dropout models": is_dropout_active(change),
+        "dropout is active in the tutorial's dropout models: it changes their outputs "
+        "(exact)": dropout_changes(change),
         f"the protocol resolves {m:g} points: the corrected 95 % interval of dropout − "
         f"control is narrower than ±{m:g}": resolves(d, m),
-        f"against the baseline with the same optimiser, dropout is within ±{m:g} points "
-        "(corrected 90 % interval, TOST)": within(vs(dropout, acc[control], 0.90), m),
-        "positive control: the protocol detects a learning rate 10x too small (≈ 10 points, "
-        "corrected 95 % interval above 0)": exceeds(rows["positive_vs_baseline"], 0.0),
     }
     numbers = {f"acc_{name}": acc[name].mean() for name in ("baseline", "visible", "hidden")}
     numbers |= {"acc_control": acc[control].mean(), "acc_positive": acc[positive].mean()}
@@ -375,9 +379,9 @@ KERAS_TUTORIAL_KFOLD = register(
         lecture=3,
         statement=(
             "The Keras tutorial's k-fold comparison changes dropout and a 10x learning rate at "
-            "once; with 5 folds it resolves only differences of several points: against a "
-            "baseline with the same optimiser, dropout is within ±6 points, and the protocol "
-            "detects a ≈ 10-point difference (a learning rate 10x too small)."
+            "once. With a baseline that has the same optimiser, the corrected 95 % interval "
+            "of dropout − baseline from 5 folds is narrower than ±6 points: that is what the "
+            "protocol resolves, not the one-point differences the tutorial reads."
         ),
         n_seeds=1,
         experiment=kfold_experiment,
