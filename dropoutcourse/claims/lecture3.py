@@ -162,9 +162,7 @@ def tips_decide(final: pd.DataFrame):
     t = TIP_MIN_POINTS
     checks = {
         "dropout is active: dropout 0.5 raises the training loss (paired by seed, 95 % "
-        "interval above 0)": (
-            is_dropout_active(active)
-        ),
+        "interval above 0)": (is_dropout_active(active)),
         f"without max-norm the 10x step costs more than {t:g} points (95 % paired interval)": (
             exceeds(hurt, t)
         ),

@@ -12,12 +12,12 @@ import pandas as pd
 from dropoutcourse.claims.core import Claim, register
 from dropoutcourse.claims.lecture1 import FLAGSHIP, MIN_GAIN_POINTS
 from dropoutcourse.claims.rules import (
+    all_above,
     all_of,
     below,
     by_construction,
     exceeds,
     interval_numbers,
-    is_dropout_active,
     within,
 )
 from dropoutcourse.claims.seedsets import data_seed
@@ -105,11 +105,9 @@ def regulariser_decide(final: pd.DataFrame):
         if name != "none"
     ]
     m = SAME_MARGIN_POINTS
-    # each step up in rate raises the training loss (paired by seed): dropout is active
-    steps = [
-        is_dropout_active(paired_difference(train[b], train[a]))
-        for a, b in zip(RATE_LABELS, RATE_LABELS[1:], strict=False)
-    ]
+    # dropout is active: every step up in rate raises the training loss (exactly 0 without
+    # dropout); the smallest step per seed, a per-seed bound (pilot set 0: 14.6 SE)
+    steps = train[RATE_LABELS].diff(axis=1).iloc[:, 1:].min(axis=1)
     checks = {
         f"dropout 0.5 raises test accuracy by more than {MIN_GAIN_POINTS:g} points "
         "(95 % paired interval)": exceeds(gain, MIN_GAIN_POINTS),
@@ -124,8 +122,7 @@ def regulariser_decide(final: pd.DataFrame):
             l2 not in (L2_LABELS[0], L2_LABELS[-1]), f"best: {l2}"
         ),
         "every regulariser lowers the test loss (95 % paired interval)": all_of(lower_loss),
-        "the training loss grows with the hidden rate: each step 0 → 0.2 → 0.5 → 0.8 raises it "
-        "(paired by seed, 95 % intervals above 0)": all_of(steps),
+        "the training loss grows with the hidden rate on every seed": all_above(steps, 0.0),
     }
     numbers = {}
     for label in REGULARISERS:
