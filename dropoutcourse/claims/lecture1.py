@@ -186,6 +186,7 @@ def data_size_decide(final: pd.DataFrame):
         "small_n": small_n,
         "large_n": large_n,
         "updates": DATA_SIZE["updates"],
+        "n_seeds": int(len(by)),
     }
     return checks, numbers
 

@@ -84,6 +84,7 @@ def rate_decide(sweep: pd.DataFrame):
         "cost_075": too_much.mean,
         "cost_075_lo": too_much.lo,
         "sd_no_dropout": float(acc[0.0].std()),
+        "n_seeds": int(len(acc)),
     }
     return checks, numbers
 
@@ -183,6 +184,7 @@ def tips_decide(final: pd.DataFrame):
         "best_vs_plain": vs_plain.mean,
         "best_vs_plain_hi": vs_plain.hi,
         "momentum": FAST_MOMENTUM,
+        "n_seeds": int(len(acc)),
     }
     return checks, numbers
 
@@ -264,6 +266,7 @@ def digit_sizes_decide(final: pd.DataFrame):
     numbers |= {f"gain_{n}_hi": diffs[n].hi for n in sizes}
     numbers |= {
         "largest_at_smallest": float(np.argmax([diffs[n].mean for n in sizes]) == 0),
+        "n_seeds": int(len(gain)),
         "updates": DIGIT_SIZES["updates"],
         **interval_numbers("control_gain", control),
     }

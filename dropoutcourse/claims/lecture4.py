@@ -139,6 +139,7 @@ def regulariser_decide(final: pd.DataFrame):
         "acc_best_l2": acc[l2].mean(),
         "best_l2_loss": float(REGULARISERS[best_l2(final, "test_loss")]["l2"]),
         **interval_numbers("dropout_vs_l2", vs_l2),
+        "n_seeds": int(len(acc)),
     }
     return checks, numbers
 

@@ -91,6 +91,7 @@ def pixel_drop_decide(df: pd.DataFrame):
         "block_dropped": 100 * dropped["block"],
         "rate": PIXEL_DROP["rate"],
         "block_size": PIXEL_DROP["block_size"],
+        "n_seeds": int(len(rec)),
     }
     return checks, numbers
 
