@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}, {versions}.\n\n"
         "Each cell: verdict, the smallest distance of the claim's checks to their thresholds "
         "in standard errors (goal ≥ 3 SE), headline numbers. Seed set 0 is a pilot (used to "
-        "size the claims); 10000+ … 40000+ are the confirmations.\n\n"
+        "size the claims); 20000+ … 50000+ are the confirmations (10000+ was one, and became "
+        "a pilot when a rule was changed after seeing it).\n\n"
         f"{table}\n\n"
         f"{'All claims hold on every seed set.' if ok else 'Some claims FAIL: see the table.'}\n"
     )
