@@ -5,8 +5,8 @@
     .venv/bin/python benchmarks/claims_seed_sets.py --claims flagship mc_band
 
 The sets are ``claims.CHECK_OFFSETS`` (the default 0, a pilot, plus
-``claims.CONFIRMATION_OFFSETS``); the pilot sets 1000 and 2000 sized the claims and are not
-run here. Each cell shows the verdict, the claim's smallest check margin in standard errors
+``claims.CONFIRMATION_OFFSETS``); the other pilot sets (1000, 2000, 10000) sized the claims
+and are not run here. Each cell shows the verdict, the claim's smallest check margin in standard errors
 and its headline numbers; the last row, the estimated chance that the suite fails on a new
 seed set. Goal: every check ≥ 3 SE from its threshold on every set. Not part of CI.
 Exit status 1 if any claim fails.
