@@ -125,33 +125,57 @@ def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
     return defs
 
 
+def _reached(module: str, function: str, root: Path) -> tuple[dict, set[str]] | None:
+    """Top-level definitions ``module.function`` reaches, following names imported from other
+    modules of ``<package>.claims`` into *their* definitions; plus the other package modules
+    the reached code imports. None when ``function`` is not a top-level definition."""
+    claims_pkg = f"{root.name}.claims"
+    parsed: dict[str, dict[str, ast.stmt]] = {}
+
+    def defs(mod: str) -> dict[str, ast.stmt]:
+        if mod not in parsed:
+            path = module_file(mod, root)
+            parsed[mod] = _top_level(ast.parse(path.read_text(encoding="utf-8"))) if path else {}
+        return parsed[mod]
+
+    if function not in defs(module):
+        return None
+    reached: dict[tuple[str, str], ast.stmt] = {}
+    imported: set[str] = set()
+    todo = [(module, function)]
+    while todo:
+        mod, name = todo.pop()
+        node = defs(mod).get(name)
+        if (mod, name) in reached or node is None:
+            continue
+        reached[(mod, name)] = node
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(claims_pkg):
+            alias = next(a for a in node.names if (a.asname or a.name) == name)
+            if module_file(f"{node.module}.{alias.name}", root) is None:  # a name, not a module
+                todo.append((node.module, alias.name))
+                continue
+        imported |= _imports_in(node, root)
+        todo += [(mod, n.id) for n in ast.walk(node) if isinstance(n, ast.Name)]
+    return reached, imported - {module}
+
+
 def experiment_fingerprint(module: str, function: str, root: Path = ROOT) -> str:
-    """Hash of what ``module.function`` runs: the top-level definitions of ``module`` it
-    reaches (by name, transitively) and every package module they import (full source).
+    """Hash of what ``module.function`` runs: the top-level definitions it reaches (by name,
+    transitively, also into other claims modules it imports names from) and the full source
+    of every other package module they import.
 
     Falls back to :func:`fingerprint` of the whole module when ``function`` is not a
     top-level definition of it (e.g. a lambda).
     """
-    path = module_file(module, root)
-    if path is None:
+    found = _reached(module, function, root)
+    if found is None:
         return fingerprint(module, root)
-    defs = _top_level(ast.parse(path.read_text(encoding="utf-8")))
-    if function not in defs:
-        return fingerprint(module, root)
-    reached: dict[str, ast.stmt] = {}
-    todo = [function]
-    while todo:
-        name = todo.pop()
-        if name in reached or name not in defs:
-            continue
-        reached[name] = defs[name]
-        todo += [n.id for n in ast.walk(defs[name]) if isinstance(n, ast.Name)]
+    reached, imported = found
     h = hashlib.sha256()
-    imported: set[str] = set()
-    for name in sorted(reached):
-        h.update(ast.dump(reached[name]).encode())
-        imported |= _imports_in(reached[name], root)
-    files = {p for m in sorted(imported - {module}) for p in dependencies(m, root)}
+    for (mod, name), node in sorted(reached.items(), key=lambda kv: kv[0]):
+        h.update(f"{mod}:{name}".encode())
+        h.update(ast.dump(node).encode())
+    files = {p for m in sorted(imported) for p in dependencies(m, root)}
     for dep in sorted(files):
         h.update(dep.relative_to(root).as_posix().encode())
         h.update(dep.read_bytes())
