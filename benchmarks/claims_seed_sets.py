@@ -15,6 +15,7 @@ Exit status 1 if any claim fails.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import tempfile
@@ -22,7 +23,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import dropoutcourse  # noqa: F401  (quiet TensorFlow first)
-from dropoutcourse.claims import CHECK_OFFSETS, DEFAULT_OFFSET
+from dropoutcourse.claims import CHECK_OFFSETS, CONFIRMATION_OFFSETS, DEFAULT_OFFSET
+from dropoutcourse.claims.rules import suite_failure_chance
 from dropoutcourse.claims.table import check_all
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +46,49 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--claims", nargs="+", default=None, metavar="NAME", help="only these claims")
     p.add_argument("--out", default=str(HERE / "claims-table.md"), help="Markdown file to write")
     return p
+
+
+def _margin(value) -> float:
+    return float(value)  # "inf" / "-inf" strings parse too
+
+
+def summary(results: list[dict]) -> str:
+    """Per claim: smallest check margin on the confirmation sets and the checks below 3 SE;
+    and the suite's estimated chance to fail on a new seed set (mean over confirmations)."""
+    confirm = [r for r in results if r["seeds"][0] in CONFIRMATION_OFFSETS]
+    if not confirm:
+        return ""
+    rows = ["| claim | smallest margin on the confirmation sets | checks below 3 SE there |"]
+    rows.append("|---|---|---|")
+    for name in dict.fromkeys(r["name"] for r in confirm):
+        mine = [r for r in confirm if r["name"] == name]
+        low = sorted(
+            {
+                f"{k} ({_margin(c['margin_se']):+.1f} SE @ {r['seeds'][0]}+)"
+                for r in mine
+                for k, c in r["checks"].items()
+                if _margin(c["margin_se"]) < 3
+            }
+        )
+        worst = min(_margin(c["margin_se"]) for r in mine for c in r["checks"].values())
+        rows.append(f"| `{name}` | {worst:+.1f} SE | {'; '.join(low) or '—'} |")
+    chances = []
+    for offset in sorted({r["seeds"][0] for r in confirm}):
+        margins = [
+            _margin(c["margin_se"])
+            for r in confirm
+            if r["seeds"][0] == offset
+            for c in r["checks"].values()
+        ]
+        chances.append(suite_failure_chance(margins))
+    mean = sum(chances) / len(chances)
+    return (
+        "## Confirmation sets: summary\n\n"
+        + "\n".join(rows)
+        + f"\n\nEstimated chance that the suite fails on a new seed set: {100 * mean:.2g} % "
+        "(Φ(−margin) per check, combined over the checks of a set, averaged over the "
+        f"{len(chances)} confirmation sets).\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "a pilot when a rule was changed after seeing it).\n\n"
         f"{table}\n\n"
         f"{'All claims hold on every seed set.' if ok else 'Some claims FAIL: see the table.'}\n"
+        f"\n{summary(json.loads(details))}"
     )
     Path(args.out).write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
