@@ -169,6 +169,21 @@ def test_experiment_key_ignores_the_decision_rule(tmp_path):
     assert cache.experiment_fingerprint("dropoutcourse.claims.lecture9", "experiment", root) != key
 
 
+def test_experiment_key_follows_names_imported_from_other_claims_modules(tmp_path):
+    root = _package(tmp_path)
+    seedsets = root / "claims" / "seedsets.py"
+    seedsets.write_text("OFFSETS = (1, 2)\ndef data_seed(seeds):\n    return seeds[0]\n")
+    (root / "claims" / "lecture9.py").write_text(
+        "from dropoutcourse.claims.seedsets import data_seed\n"
+        "def experiment(seeds):\n    return data_seed(seeds)\n"
+    )
+    key = cache.experiment_fingerprint("dropoutcourse.claims.lecture9", "experiment", root)
+    seedsets.write_text(seedsets.read_text().replace("(1, 2)", "(1, 2, 3)"))  # not reached
+    assert cache.experiment_fingerprint("dropoutcourse.claims.lecture9", "experiment", root) == key
+    seedsets.write_text(seedsets.read_text().replace("seeds[0]", "seeds[1]"))  # reached
+    assert cache.experiment_fingerprint("dropoutcourse.claims.lecture9", "experiment", root) != key
+
+
 def test_real_claims_do_not_depend_on_plots():
     for name in ("flagship", "cnn_variants", "mc_band"):
         module = claims.get(name).experiment.__module__
