@@ -51,6 +51,42 @@ def test_l3_training_flag_and_trainable_false():
 # decision rules by tests/test_claims.py.
 
 
+def _kfold_scores(spread: float, change: float = 0.1) -> pd.DataFrame:
+    """Synthetic fold scores of the five k-fold models; ``spread`` = fold-to-fold noise of
+    dropout − control (accuracy), ``change`` = the dropout models' output change."""
+    from dropoutcourse.experiments import KERAS_TUTORIAL_CONTROLS
+
+    control, positive = KERAS_TUTORIAL_CONTROLS
+    noise = np.array([1.0, -1.0, 0.5, -0.5, 0.0])
+    base = np.array([0.95, 0.97, 0.93, 0.96, 0.94])
+    acc = {
+        "baseline": base,
+        control: base + 0.005,
+        "visible": base + 0.005 + spread * noise,
+        "hidden": base + 0.005 + spread * noise[::-1],
+        positive: base - 0.10,
+    }
+    rows = [
+        {"model": m, "fold": k + 1, "accuracy": a, "dropout_change": np.nan}
+        for m, scores in acc.items()
+        for k, a in enumerate(scores)
+    ]
+    df = pd.DataFrame(rows)
+    df.loc[df["model"].isin(["visible", "hidden"]), "dropout_change"] = change
+    return df
+
+
+def test_l3_kfold_rule_is_about_resolution_and_needs_active_dropout():
+    decide = claims.lecture3.kfold_decide
+    checks, numbers = decide(_kfold_scores(0.01))
+    assert all(checks.values()) and numbers["detectable"] < numbers["margin"]
+    wide = decide(_kfold_scores(0.08))[0]  # folds disagree by ±8 points: not resolved
+    assert [k for k, ok in wide.items() if not ok] == [k for k in wide if "resolves" in k]
+    off = decide(_kfold_scores(0.01, change=0.0))[0]  # nothing dropped
+    assert [k for k, ok in off.items() if not ok] == [k for k in off if "active" in k]
+    assert off[next(k for k in off if "active" in k)].margin_se == -np.inf  # exact
+
+
 # --------------------------------------------------------------------------- lecture 5
 # The training experiments of lectures 5 and 6 are claims (dropoutcourse.claims.lecture5 and
 # lecture6, asserted by tests/test_claims.py); here: their fast deterministic parts, and tests

@@ -1,10 +1,14 @@
 """Per-claim cache key: a claim is retrained only when code it runs, or its settings, change.
 
 The key hashes the claim's settings (name, seeds, the switch state of
-:mod:`dropoutcourse.switches`), the library versions, and the source of the modules of
-``dropoutcourse`` that the claim's lecture module imports, transitively. Imports are read
-with :mod:`ast` from the files (never by importing them), including imports inside functions
-(the package imports lazily). A package's ``__init__`` counts only when it is itself imported
+:mod:`dropoutcourse.switches`), the library versions, and the code the claim's *experiment*
+runs: in its lecture module, the definitions the experiment function reaches (functions and
+constants it names, transitively; :func:`experiment_fingerprint`), and the full source of every
+module of ``dropoutcourse`` those definitions import, transitively. So editing a claim's
+decision rule, its statement or its thresholds re-judges the cached data without retraining,
+while editing anything the training runs retrains. Imports are read with :mod:`ast` from the
+files (never by importing them), including imports inside functions (the package imports
+lazily). A package's ``__init__`` counts only when it is itself imported
 (``from dropoutcourse import claims``), not for ``from dropoutcourse.x import y``.
 """
 
@@ -37,9 +41,14 @@ def module_file(module: str, root: Path = ROOT) -> Path | None:
 
 def _imported_modules(path: Path, root: Path) -> set[str]:
     """Modules of the package named by the import statements of ``path``."""
+    return _imports_in(ast.parse(path.read_text(encoding="utf-8")), root)
+
+
+def _imports_in(tree: ast.AST, root: Path) -> set[str]:
+    """Modules of the package named by the import statements inside ``tree``."""
     found: set[str] = set()
     package = root.name
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == package}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -52,7 +61,13 @@ def _imported_modules(path: Path, root: Path) -> set[str]:
 
 
 def dependencies(module: str, root: Path = ROOT) -> list[Path]:
-    """Every package file ``module`` imports, transitively (itself included), sorted."""
+    """Every package file ``module`` imports, transitively (itself included), sorted.
+
+    Imports from outside ``<package>.claims`` into it are not followed: the trainers never
+    run the claims' decision code (``stats.exceeds`` is only an alias of ``claims.rules``),
+    so editing a decision rule must not retrain every claim.
+    """
+    claims_pkg = f"{root.name}.claims"
     seen: dict[str, Path] = {}
     todo = [module]
     while todo:
@@ -61,7 +76,10 @@ def dependencies(module: str, root: Path = ROOT) -> list[Path]:
         if name in seen or path is None:
             continue
         seen[name] = path
-        todo += sorted(_imported_modules(path, root) - set(seen))
+        found = _imported_modules(path, root) - set(seen)
+        if not name.startswith(claims_pkg):
+            found = {m for m in found if not m.startswith(claims_pkg)}
+        todo += sorted(found)
     return sorted(set(seen.values()))
 
 
@@ -89,16 +107,97 @@ def fingerprint(module: str, root: Path = ROOT) -> str:
     return h.hexdigest()[:16]
 
 
-def cache_path(name: str, module: str, seeds: list[int], dropout: bool) -> Path | None:
+def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
+    """Name → defining statement (function, class, assignment) of a module's top level."""
+    defs: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            defs[node.name] = node
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        defs[n.id] = node
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            for alias in node.names:
+                defs[(alias.asname or alias.name).split(".")[0]] = node
+    return defs
+
+
+def _reached(module: str, function: str, root: Path) -> tuple[dict, set[str]] | None:
+    """Top-level definitions ``module.function`` reaches, following names imported from other
+    modules of ``<package>.claims`` into *their* definitions; plus the other package modules
+    the reached code imports. None when ``function`` is not a top-level definition."""
+    claims_pkg = f"{root.name}.claims"
+    parsed: dict[str, dict[str, ast.stmt]] = {}
+
+    def defs(mod: str) -> dict[str, ast.stmt]:
+        if mod not in parsed:
+            path = module_file(mod, root)
+            parsed[mod] = _top_level(ast.parse(path.read_text(encoding="utf-8"))) if path else {}
+        return parsed[mod]
+
+    if function not in defs(module):
+        return None
+    reached: dict[tuple[str, str], ast.stmt] = {}
+    imported: set[str] = set()
+    todo = [(module, function)]
+    while todo:
+        mod, name = todo.pop()
+        node = defs(mod).get(name)
+        if (mod, name) in reached or node is None:
+            continue
+        reached[(mod, name)] = node
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(claims_pkg):
+            alias = next(a for a in node.names if (a.asname or a.name) == name)
+            if module_file(f"{node.module}.{alias.name}", root) is None:  # a name, not a module
+                todo.append((node.module, alias.name))
+                continue
+        imported |= _imports_in(node, root)
+        todo += [(mod, n.id) for n in ast.walk(node) if isinstance(n, ast.Name)]
+    return reached, imported - {module}
+
+
+def experiment_fingerprint(module: str, function: str, root: Path = ROOT) -> str:
+    """Hash of what ``module.function`` runs: the top-level definitions it reaches (by name,
+    transitively, also into other claims modules it imports names from) and the full source
+    of every other package module they import.
+
+    Falls back to :func:`fingerprint` of the whole module when ``function`` is not a
+    top-level definition of it (e.g. a lambda).
+    """
+    found = _reached(module, function, root)
+    if found is None:
+        return fingerprint(module, root)
+    reached, imported = found
+    h = hashlib.sha256()
+    for (mod, name), node in sorted(reached.items(), key=lambda kv: kv[0]):
+        h.update(f"{mod}:{name}".encode())
+        h.update(ast.dump(node).encode())
+    files = {p for m in sorted(imported) for p in dependencies(m, root)}
+    for dep in sorted(files):
+        h.update(dep.relative_to(root).as_posix().encode())
+        h.update(dep.read_bytes())
+    h.update(_library_versions().encode())
+    h.update(os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").encode())
+    return h.hexdigest()[:16]
+
+
+def cache_path(
+    name: str, module: str, seeds: list[int], dropout: bool, function: str | None = None
+) -> Path | None:
     """Where claim ``name`` on ``seeds`` is cached (None without ``$DROPOUTCOURSE_CLAIMS_CACHE``).
 
-    Runs without dropout (the negative control) get their own key and file name, so they
-    never read or overwrite the normal entries.
+    ``function`` (the experiment's name in ``module``) narrows the code hashed to what it
+    reaches (:func:`experiment_fingerprint`). Runs without dropout (the negative control) get
+    their own key and file name, so they never read or overwrite the normal entries.
     """
     folder = os.environ.get(CACHE_ENV)
     if not folder:
         return None
-    key = json.dumps([name, seeds, len(seeds), dropout, fingerprint(module)])
+    code = fingerprint(module) if function is None else experiment_fingerprint(module, function)
+    key = json.dumps([name, seeds, len(seeds), dropout, code])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     tag = "" if dropout else "-nodropout"
     return Path(folder) / f"{name}-{seeds[0]}{tag}-{digest}.pkl"

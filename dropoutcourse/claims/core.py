@@ -177,8 +177,8 @@ class Claim:
         numbers (timings) are measured afresh every time.
         """
         seeds = self.seeds(seed_offset, n_seeds)
-        module = self.experiment.__module__
-        path = cache_path(self.name, module, seeds, dropout_enabled()) if cache else None
+        module, function = self.experiment.__module__, self.experiment.__name__
+        path = cache_path(self.name, module, seeds, dropout_enabled(), function) if cache else None
         if path is not None and path.exists():
             data = pd.read_pickle(path)
         else:

@@ -67,6 +67,7 @@ def mc_decide(df: pd.DataFrame):
         "k_max": k_max,
         "ks_where_mc_worse": int((gaps.mean() > 0).sum()),
         "n_ks": gaps.shape[1],
+        "n_seeds": int(len(gaps)),
     }
     return checks, numbers
 

@@ -26,8 +26,9 @@ from dropoutcourse.claims.rules import (
     all_below,
     all_of,
     below,
+    changed,
+    dropout_changes,
     exceeds,
-    is_dropout_active,
 )
 from dropoutcourse.claims.seedsets import data_seed
 from dropoutcourse.stats import paired_difference
@@ -174,9 +175,8 @@ def mc_band_decide(df: pd.DataFrame):
     cover = paired_difference(100 * b["cover_train"])
     # the T-fold cost is reported (``cost``, measured outside the cache), not asserted
     checks = {
-        "dropout is active: the MC passes differ (band width above 0 on every seed)": (
-            is_dropout_active(b["std_inside"])
-        ),
+        "dropout is active: the MC passes differ (band width above 0 on every seed, "
+        "exact)": dropout_changes(b["std_inside"]),
         f"on average the band is more than {MIN_WIDENING:g}× as wide away from the data "
         "(95 % interval of the mean ratio)": exceeds(ratio, MIN_WIDENING),
         "the band is epistemic only: it covers fewer than 95 % of the noisy training points "
@@ -300,9 +300,8 @@ def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
 def bn_pitfall_decide(df: pd.DataFrame):
     worse = paired_difference(df["rms_naive"], df["rms_good"])
     checks = {
-        "dropout is active: mc_predict's passes differ (MC spread above 0 on every seed)": (
-            is_dropout_active(df["mc_spread"])
-        ),
+        "dropout is active: mc_predict's passes differ (MC spread above 0 on every seed, "
+        "exact)": dropout_changes(df["mc_spread"]),
         "mc_predict's mean stays close to the model's own prediction: RMS below 10 % of the "
         "prediction's range on every seed": all_below(df["rms_good"] / df["det_range"], 0.1),
         "the naive training=True mean is farther off (paired RMS difference, 95 % interval "
@@ -313,10 +312,9 @@ def bn_pitfall_decide(df: pd.DataFrame):
         "x = −0.5, 0.5, 1.5 is below half the deterministic one, on every seed": all_below(
             df["single_range"] / df["det_single_range"], 0.5
         ),
-        "the naive calls change the model: bn1's moving mean and predict() move, on every seed": (
-            all_of(
-                [all_above(df["moving_mean_change"], 1e-4), all_above(df["predict_change"], 1e-3)]
-            )
+        "the naive calls change the model: bn1's moving mean and predict() move, on every "
+        "seed (exact)": (
+            all_of([changed(df["moving_mean_change"]), changed(df["predict_change"])])
         ),
     }
     numbers = {
@@ -426,9 +424,8 @@ def mc_entropy_decide(df: pd.DataFrame):
     confident = paired_difference(100 * s["confident_wrong"])
     mc_vs_ws = df.groupby("seed")["mc_vs_ws"].first()
     checks = {
-        "dropout is active: the MC average differs from weight scaling on every seed": (
-            is_dropout_active(mc_vs_ws)
-        ),
+        "dropout is active: the MC average differs from weight scaling on every seed "
+        "(exact)": dropout_changes(mc_vs_ws),
         "wrong predictions are less certain: their median entropy is higher than the correct "
         "ones' (paired by seed, 95 % interval above 0)": exceeds(higher, 0.0),
         "the entropy flags mistakes better than chance (AUC, 95 % interval above 0.5)": exceeds(

@@ -14,8 +14,12 @@ Rules:
 * :func:`within` — equivalence (TOST with a 90 % interval): inside ``(−margin, margin)``;
 * :func:`resolves` — the protocol's interval half-width is below ``effect`` (what it can tell
   apart), a resolution statement instead of "no difference";
-* :func:`all_above` / :func:`all_below` — a per-seed bound, scaled by the seed-to-seed sd;
-* :func:`is_dropout_active` — dropout changed something on every seed (negative control);
+* :func:`all_above` / :func:`all_below` — a per-seed bound ("on every seed"); its margin is
+  the normal quantile of the chance that a new seed set has a seed beyond the bound;
+* :func:`is_dropout_active` — dropout raised a paired quantity (e.g. the training loss;
+  95 % interval above 0), and :func:`dropout_changes` — a structural fact, a quantity that is
+  exactly 0 when nothing is dropped is positive on every seed (±∞ SE). Both fail under
+  :func:`dropoutcourse.switches.without_dropout` (the negative control);
 * :func:`by_construction` — an exact fact (no noise: ±∞ SE).
 
 :func:`interval_numbers` makes the ``<name>``, ``<name>_lo``, ``<name>_hi`` numbers.
@@ -38,6 +42,8 @@ __all__ = [
     "all_below",
     "below",
     "by_construction",
+    "changed",
+    "dropout_changes",
     "exceeds",
     "failure_chance",
     "interval_numbers",
@@ -146,19 +152,48 @@ def resolves(diff: PairedDifference, effect: float) -> Check:
     return Check(ok, _distance(effect - half, scale), half, effect, reason)
 
 
+def _per_seed_margin(mean: float, sd: float, threshold: float, n: int) -> float:
+    """Margin (SE-equivalent) of "every one of ``n`` seeds is above ``threshold``".
+
+    Model the per-seed values as normal with the observed mean and sd. A new seed lands below
+    the threshold with chance ``q = Φ((threshold − mean)/sd)``, a new set of ``n`` seeds has
+    one there with chance ``p = 1 − (1 − q)ⁿ``; the margin is ``Φ⁻¹(1 − p)``, so that
+    ``failure_chance(margin) = p`` like for the interval rules. A zero sd is exact (±∞).
+    """
+    from scipy import stats
+
+    if not sd > 0:
+        return _distance(mean - threshold, 0.0)
+    log_q = float(stats.norm.logcdf((threshold - mean) / sd))
+    p_set = -math.expm1(n * math.log1p(-math.exp(log_q))) if log_q < -1e-12 else 1.0
+    if p_set <= 0.0:  # beyond double precision: report the one-seed z, a lower bound
+        return (mean - threshold) / sd
+    return float(-stats.norm.ppf(p_set))
+
+
 def all_above(values: Sequence[float], threshold: float) -> Check:
-    """Every seed's value is above ``threshold``; distance in seed-to-seed sds."""
+    """Every seed's value is above ``threshold`` ("on every seed" sentences).
+
+    ``margin_se`` is :func:`_per_seed_margin`: the normal quantile of the chance that a new
+    seed set of the same size has a seed at or below the threshold (normal model of the
+    per-seed values), not a distance to the smallest value. It is negative when the rule
+    failed, and can be negative for a rule that held by luck.
+    """
     v = np.asarray(values, dtype=float)
     if v.size == 0 or not np.all(np.isfinite(v)):
         return _fail("values must be non-empty and finite", math.nan, threshold)
     ok = bool(v.min() > threshold)
+    mean = float(v.mean())
     sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    margin = _per_seed_margin(mean, sd, threshold, v.size)
+    if not ok:
+        margin = min(margin, _distance(float(v.min()) - threshold, sd))
     reason = f"smallest {v.min():.3g} {'>' if ok else '<='} {threshold:g}"
-    return Check(ok, _distance(float(v.min()) - threshold, sd), float(v.mean()), threshold, reason)
+    return Check(ok, margin, mean, threshold, reason)
 
 
 def all_below(values: Sequence[float], threshold: float) -> Check:
-    """Every seed's value is below ``threshold``; distance in seed-to-seed sds."""
+    """Every seed's value is below ``threshold`` (see :func:`all_above`)."""
     flipped = all_above(-np.asarray(values, dtype=float), -threshold)
     v = np.asarray(values, dtype=float)
     worst = float(v.max()) if v.size else math.nan
@@ -166,12 +201,47 @@ def all_below(values: Sequence[float], threshold: float) -> Check:
     return replace(flipped, estimate=-flipped.estimate, threshold=threshold, reason=reason)
 
 
-def is_dropout_active(change: Sequence[float], floor: float = 1e-6) -> Check:
-    """Dropout did something on every seed: ``change`` (e.g. the spread of MC passes, the
-    dropped fraction, a training-loss rise) is above ``floor``. Fails under
-    :func:`dropoutcourse.switches.without_dropout`: the suite's negative control."""
-    check = all_above(change, floor)
+def is_dropout_active(rise: PairedDifference) -> Check:
+    """Dropout measurably changed what it must change: the paired difference ``rise`` (e.g.
+    training loss with dropout − without, same seeds) has its 95 % interval above 0.
+
+    Without dropout (:func:`dropoutcourse.switches.without_dropout`) both arms are the same
+    run, the difference is exactly 0 and the check fails: the suite's negative control.
+    """
+    check = exceeds(rise, 0.0)
     return replace(check, reason="dropout active: " + check.reason)
+
+
+#: Below this a "change" is floating-point noise (float32 outputs are exact to ~1e-7).
+EXACT_TOLERANCE = 1e-6
+
+
+def changed(change: Sequence[float], tolerance: float = EXACT_TOLERANCE, what: str = "") -> Check:
+    """A structural, noise-free fact: something changed on every seed.
+
+    ``change`` is a quantity that is *exactly* 0 when the mechanism does not act and positive
+    when it does (a state overwritten, a mask that dropped something). Not a statistical
+    question, so the margin is ±∞ SE; ``tolerance`` only absorbs floating-point noise.
+    """
+    v = np.asarray(change, dtype=float)
+    if v.size == 0 or not np.all(np.isfinite(v)):
+        return _fail("values must be non-empty and finite", math.nan, tolerance)
+    ok = bool(v.min() > tolerance)
+    reason = (
+        f"{what}exact: smallest change {v.min():.3g} {'>' if ok else '<='} {tolerance:g}, "
+        "exactly 0 when nothing acts"
+    )
+    return Check(ok, math.inf if ok else -math.inf, float(v.min()), tolerance, reason)
+
+
+def dropout_changes(change: Sequence[float], tolerance: float = EXACT_TOLERANCE) -> Check:
+    """Dropout changed something on every seed, a structural fact (:func:`changed`).
+
+    ``change`` is exactly 0 when no unit is dropped (the spread of MC passes, a network's
+    output change between dropout on and off, the dropped fraction of a mask); with every rate
+    forced to 0 (:func:`dropoutcourse.switches.without_dropout`) the check fails.
+    """
+    return changed(change, tolerance, "dropout active, ")
 
 
 def by_construction(passed: bool, reason: str) -> Check:
