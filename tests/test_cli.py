@@ -69,6 +69,6 @@ def test_reproduce_quick_writes_results_and_figures(tmp_path, capsys):
         assert (tmp_path / f"{name}.csv").exists(), name
         assert f"]({name}.png)" in md
     assert md.count("**Reading:**") == 6
-    assert "Nadeau–Bengio" in md  # the k-fold reading is paired and corrected
+    assert "folds, not seeds" in md  # the k-fold run is read over its folds
     assert "2 seeds" in md and "±" in md
     assert "| label | test_acc" in md
