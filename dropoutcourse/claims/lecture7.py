@@ -16,11 +16,11 @@ import pandas as pd
 
 from dropoutcourse.claims.core import Claim, register
 from dropoutcourse.claims.rules import (
+    active_on_every_seed,
     all_above,
     below,
     exceeds,
     interval_numbers,
-    is_dropout_active,
 )
 from dropoutcourse.claims.seedsets import data_seed
 from dropoutcourse.stats import paired_difference
@@ -102,7 +102,7 @@ def droppath_decide(runs: pd.DataFrame):
     checks = {
         f"without dropout the net memorises: training accuracy above {MEMORISED:g} on every "
         "seed": all_above(last[last["label"] == labels[0]]["accuracy"], MEMORISED),
-        "DropPath is active: it raises the final training loss on every seed": is_dropout_active(
+        "DropPath is active: it raises the final training loss on every seed": active_on_every_seed(
             loss[labels[2]] - loss[labels[0]], ACTIVE_LOSS_RISE
         ),
         f"positive control: DropPath 0.8 on every block lowers test accuracy by more than "
@@ -207,7 +207,7 @@ def data_size_decide(final: pd.DataFrame):
     m = MIN_LOSS_EFFECT
     checks = {
         f"dropout is active: it raises the training loss at {big} examples on every seed": (
-            is_dropout_active(loss[(big, 1)] - loss[(big, 0)], 0.01)
+            active_on_every_seed(loss[(big, 1)] - loss[(big, 0)], 0.01)
         ),
         f"at {small} examples dropout lowers the test loss by more than {m:g} nats (95 % "
         "paired interval)": exceeds(helps[small], m),

@@ -25,10 +25,10 @@ import pandas as pd
 
 from dropoutcourse.claims.core import Claim, register
 from dropoutcourse.claims.rules import (
+    active_on_every_seed,
     all_of,
     exceeds,
     interval_numbers,
-    is_dropout_active,
 )
 from dropoutcourse.claims.seedsets import data_seed
 from dropoutcourse.stats import paired_difference
@@ -216,7 +216,7 @@ def shift_decide(df: pd.DataFrame):
     )
     checks = {
         "dropout is active: the MC passes disagree (mutual information above 0 on every seed)": (
-            is_dropout_active(_per_seed(df, "mc_dropout", 0, "mean_mi"))
+            active_on_every_seed(_per_seed(df, "mc_dropout", 0, "mean_mi"))
         ),
         f"in distribution, MC dropout has a lower NLL than the plain network (by more than "
         f"{MIN_NLL:g} nats, 95 % interval)": exceeds(mc_gain, MIN_NLL),
@@ -315,7 +315,7 @@ def ood_decide(df: pd.DataFrame):
     ens_vs_mc = paired_difference(col("ensemble", "auroc_mi"), col("mc_dropout", "auroc_mi"))
     checks = {
         "dropout is active: the MC passes disagree (mutual information above 0 on every seed)": (
-            is_dropout_active(col("mc_dropout", "mean_mi"))
+            active_on_every_seed(col("mc_dropout", "mean_mi"))
         ),
         f"the ensemble's mutual information flags noise inputs (AUROC above {MIN_AUROC:g}, "
         "95 % interval): the positive control of the test": exceeds(ens_mi, MIN_AUROC),
@@ -421,7 +421,7 @@ def concrete_decide(df: pd.DataFrame):
     effect = df.groupby(["seed", "n_train"])["mask_effect"].first()
     checks = {
         "dropout is active: the concrete masks change the output on every seed and size": (
-            is_dropout_active(effect)
+            active_on_every_seed(effect)
         ),
         f"the learned rate falls from {small} to {mid} signals (by more than "
         f"{MIN_RATE_FALL:g}, 95 % interval)": exceeds(fall_1, MIN_RATE_FALL),

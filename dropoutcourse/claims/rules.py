@@ -48,6 +48,7 @@ __all__ = [
     "failure_chance",
     "interval_numbers",
     "is_dropout_active",
+    "active_on_every_seed",
     "resolves",
     "suite_failure_chance",
     "within",
@@ -209,6 +210,14 @@ def is_dropout_active(rise: PairedDifference) -> Check:
     run, the difference is exactly 0 and the check fails: the suite's negative control.
     """
     check = exceeds(rise, 0.0)
+    return replace(check, reason="dropout active: " + check.reason)
+
+
+def active_on_every_seed(change: Sequence[float], floor: float = 1e-6) -> Check:
+    """Dropout did something on every seed: each value of ``change`` (e.g. a training-loss
+    rise, the spread of MC passes) is above ``floor`` (:func:`all_above`). Fails under
+    :func:`dropoutcourse.switches.without_dropout`: the suite's negative control."""
+    check = all_above(change, floor)
     return replace(check, reason="dropout active: " + check.reason)
 
 
