@@ -129,6 +129,9 @@ def secret_lines(master: Path) -> tuple[dict[str, str], dict[str, str]]:
                     solutions[_norm(line)] = where
                 else:
                     public.append(line)
+            if not in_solution:
+                # as the site renders it: inline code without backticks, lines joined
+                public.append(" ".join(lines).replace("`", ""))
             continue
         has_markers = any(re.search(r"#\s*(BEGIN |END )?SOLUTION", line) for line in lines)
         if in_solution and not has_markers:

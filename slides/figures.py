@@ -36,6 +36,8 @@ DECK_FIGURES: dict[str, list[str]] = {
     "04": ["gaussian_vs_bernoulli", "linear_identity", "regularizers"],
     "05": ["pixel_drop", "pixel_recovery", "cnn_variants", "variance_shift"],
     "06": ["mc_band", "mc_uncertainty"],
+    "07": ["gain_by_size"],
+    "08": ["shift_curves"],
 }
 
 FIGURES: dict[str, Callable[[Path], None]] = {}
@@ -504,3 +506,31 @@ def mc_uncertainty(path: Path) -> None:
         ax.set_title("Digits test set, 5 seeds: entropy of correct vs wrong predictions")
         ax.legend()
     _save(ax, path)
+
+
+# --------------------------------------------------------------------------- lectures 7-8
+@figure
+def gain_by_size(path: Path) -> None:
+    from dropoutcourse import claims, modern_demos
+
+    # the claim's run (lecture 7): dropout 0.3 vs none, paired by seed, at every training size
+    final = claims.run("gain_vs_data_size").data
+    table = final.pivot_table(index="seed", columns=["train_size", "model"], values="val_loss")
+    reduction = table.xs(0, axis=1, level="model") - table.xs(1, axis=1, level="model")
+    fig, ax = plt.subplots(figsize=(7, 3.4), layout="constrained")
+    modern_demos.plot_gain_by_size(
+        reduction, ax=ax, title="test-loss reduction by dropout 0.3 (dots: seeds)"
+    )
+    ax.set_ylabel("none − dropout (nats)")
+    _save(fig, path)
+
+
+@figure
+def shift_curves(path: Path) -> None:
+    from dropoutcourse import claims
+    from dropoutcourse import uncertainty_demos as ud
+
+    # the claim's run (lecture 8): every method at every noise level, mean ± sd over seeds
+    fig = ud.shift_plot(claims.run("shift_benchmark").data, ("nll", "ece"))
+    fig.set_size_inches(9, 3.4)
+    _save(fig, path)
