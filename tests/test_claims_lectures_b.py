@@ -117,15 +117,18 @@ def _cnn_runs(effects: dict[str, tuple[float, float]], n_seeds: int = 10) -> pd.
     """A synthetic cnn_variants run: label -> (training-loss rise, test-accuracy change)."""
     rng = np.random.default_rng(0)
     base = 0.94 + 0.005 * rng.standard_normal(n_seeds)
+    loss_noise = 0.002 * rng.standard_normal(n_seeds)
     rows = []
     for label in claims.lecture5.CNN_VARIANTS:
         rise, gain = effects.get(label, (0.03, 0.0))
         for s in range(n_seeds):
+            # a variant without dropout is none's run, to the last bit (same weights, batches)
+            noise = loss_noise[s] if rise == 0 else 0.002 * rng.standard_normal()
             rows.append(
                 {
                     "label": label,
                     "seed": s,
-                    "train_loss": 0.01 + rise + 0.002 * rng.standard_normal(),
+                    "train_loss": 0.01 + rise + noise,
                     "train_acc": 1.0,
                     "test_acc": base[s] + gain + 0.003 * rng.standard_normal(),
                 }
@@ -134,20 +137,20 @@ def _cnn_runs(effects: dict[str, tuple[float, float]], n_seeds: int = 10) -> pd.
 
 
 def test_l5_cnn_rule_holds_for_an_active_null_and_fails_otherwise():
-    """The cnn_variants rule: positive control, no gain, equivalence; each part can fail."""
+    """The cnn_variants rule: activity, no gain, no large cost, positive control; each can fail."""
     none = {"none": (0.0, 0.0), "spatial 0.5": (0.03, -0.03)}  # the positive control costs
     checks, numbers = claims.lecture5.cnn_decide(_cnn_runs(none))
     assert all(checks.values()) and numbers["margin"] > 0
     inactive = claims.lecture5.cnn_decide(_cnn_runs(none | {"head 0.5": (0.0, 0.0)}))[0]
     assert not inactive[next(k for k in inactive if k.startswith("dropout is active"))]
     better = claims.lecture5.cnn_decide(_cnn_runs(none | {"element 0.2": (0.03, 0.03)}))[0]
-    assert [k for k, ok in better.items() if not ok] == [
-        k for k in better if "no variant" in k or "equivalent" in k
-    ]
+    assert [k for k, ok in better.items() if not ok] == [k for k in better if "no variant" in k]
     blind = claims.lecture5.cnn_decide(_cnn_runs(none | {"spatial 0.5": (0.03, 0.0)}))[0]
     assert [k for k, ok in blind.items() if not ok] == [k for k in blind if "positive" in k]
-    worse = claims.lecture5.cnn_decide(_cnn_runs(none | {"spatial 0.2": (0.03, -0.03)}))[0]
-    assert all(worse.values())  # spatial dropout is reported, not claimed equivalent
+    worse = claims.lecture5.cnn_decide(_cnn_runs(none | {"spatial 0.2": (0.03, -0.02)}))[0]
+    assert all(worse.values())  # a 2-point cost is inside the 3-point cost margin
+    costly = claims.lecture5.cnn_decide(_cnn_runs(none | {"dropblock 0.2": (0.03, -0.05)}))[0]
+    assert [k for k, ok in costly.items() if not ok] == [k for k in costly if "small" in k]
 
 
 def test_l5_variance_shift_rule_fails_without_a_shift():

@@ -51,8 +51,11 @@ REGULARISER_SIZING = (
     "vs none ≈ 1.0-1.3 points, means within ±0.4; pilot set 0 with 8 seeds: Gaussian − "
     "Bernoulli sd 1.43 (one seed at −3.3), TOST only 2.9 SE inside ±2.5. Sized on that: "
     "power.n_for_margin(1.43, 2.5 − 0.4, confidence=0.90) = 11. "
-    "Positive control on the same metric and protocol: dropout's lead over the best L2 "
-    "(pilot means ≈ 3 points, between the margin and twice it)."
+    "Positive control on the same metric and protocol: dropout 0.2 vs none (pilot means "
+    "4.5-5.5 points, about twice the margin; lower 95 % ends 3.3-4.7 on pilot sets 0 and "
+    "20000-50000). Dropout's lead over the best L2 (chosen on the test set) was the control "
+    "until pilot set 30000 put its lower end at +0.17: a selected maximum is too noisy to "
+    "test, so it is reported, not claimed."
 )
 
 
@@ -99,6 +102,7 @@ def regulariser_decide(final: pd.DataFrame):
     with_mn = paired_difference(acc["dropout 0.5 + max-norm 1"], acc["dropout 0.5"], confidence=0.9)
     l2 = best_l2(final)
     vs_l2 = paired_difference(acc["dropout 0.5"], acc[l2])
+    control = paired_difference(acc["rate 0.2"], acc["none"])
     lower_loss = [
         below(paired_difference(loss[name], loss["none"]), 0.0)
         for name in REGULARISERS
@@ -116,8 +120,9 @@ def regulariser_decide(final: pd.DataFrame):
         ),
         f"adding max-norm 1 to dropout 0.5 changes accuracy by less than ±{m:g} points "
         "(TOST, 90 %)": within(with_mn, m),
-        "positive control of the two equivalences: dropout 0.5 beats the best L2 strength "
-        "(chosen on the test set) on test accuracy (95 % paired interval)": exceeds(vs_l2, 0.0),
+        "positive control of the two equivalences, same metric and protocol: the difference "
+        "of dropout 0.2 over none (about twice the margin) is detected (95 % paired "
+        "interval)": exceeds(control, 0.0),
         "the best L2 strength is inside the sweep, not at its edge": by_construction(
             l2 not in (L2_LABELS[0], L2_LABELS[-1]), f"best: {l2}"
         ),
@@ -139,6 +144,7 @@ def regulariser_decide(final: pd.DataFrame):
         "acc_best_l2": acc[l2].mean(),
         "best_l2_loss": float(REGULARISERS[best_l2(final, "test_loss")]["l2"]),
         **interval_numbers("dropout_vs_l2", vs_l2),
+        **interval_numbers("control", control),
         "n_seeds": int(len(acc)),
     }
     return checks, numbers
@@ -150,14 +156,15 @@ REGULARISERS_CLAIM = register(
         lecture=4,
         statement=(
             "On the flagship task, Gaussian and Bernoulli dropout give the same accuracy "
-            "(within ±2.5 points), every regulariser lowers the test loss, dropout 0.5 beats "
-            "the best L2 penalty, and max-norm changes dropout's accuracy by less than 2.5 "
-            "points at this learning rate."
+            "(within ±2.5 points), every regulariser lowers the test loss, and max-norm "
+            "changes dropout's accuracy by less than 2.5 points at this learning rate. "
+            "Dropout's lead over the best L2 penalty (tuned on the test set) is shown, not "
+            "claimed."
         ),
         n_seeds=REGULARISER_N_SEEDS,
         experiment=regulariser_experiment,
         sizing=REGULARISER_SIZING,
         decide=regulariser_decide,
-        headline=("gain", "gain_lo", "gauss_minus_bernoulli", "same_margin", "dropout_vs_l2_lo"),
+        headline=("gain", "gain_lo", "gauss_minus_bernoulli", "same_margin", "control_lo"),
     )
 )
