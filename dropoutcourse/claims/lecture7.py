@@ -109,9 +109,9 @@ def droppath_decide(runs: pd.DataFrame):
         f"{m:g} points (95 % paired interval below −{m:g})": below(g_control, -m),
         f"DropPath 0.3 does not raise test accuracy by {m:g} points (95 % paired interval "
         f"below +{m:g})": below(g_path, m),
-        f"dropout 0.3 does not raise test accuracy by {m:g} points (95 % paired interval "
-        f"below +{m:g})": below(g_drop, m),
     }
+    # plain dropout 0.3 is the comparison, shown, not claimed: on pilot set 0 its upper end
+    # (+1.4) was only 1.4 SE below the 2 points, too close to call on a new seed set
     numbers = {
         **interval_numbers("gain_droppath", g_path),
         **interval_numbers("gain_dropout", g_drop),
@@ -131,9 +131,10 @@ DROPPATH_SMALL_SCALE = register(
         lecture=7,
         statement=(
             "On 1000 MNIST-1D signals a 4-block residual MLP memorises its training set, yet "
-            "neither DropPath 0.3 nor dropout 0.3 raises its test accuracy by 2 points: at "
-            "this scale stochastic depth does not detectably help. The same protocol detects "
-            "the cost of too much DropPath (0.8 on every block)."
+            "DropPath 0.3 does not raise its test accuracy by 2 points: at this scale "
+            "stochastic depth does not detectably help. The same protocol detects the cost of "
+            "too much DropPath (0.8 on every block). Plain dropout 0.3 is shown for "
+            "comparison, not claimed."
         ),
         n_seeds=16,
         experiment=droppath_experiment,
