@@ -69,7 +69,13 @@ def rate_decide(sweep: pd.DataFrame):
     quarter = paired_difference(acc[0.25], acc[0.0])
     too_much = paired_difference(acc[0.5], acc[0.75])
     m = PLATEAU_MARGIN_POINTS
+    # without dropout rate 0.5's run is the plain run (training losses equal to 3e-9)
+    train = sweep.pivot(index="seed", columns="hidden_rate", values="train_loss")
     checks = {
+        "dropout is active: rate 0.5's final training loss differs from no dropout's on every "
+        "seed (exact: the same run without dropout)": dropout_changes(
+            (train[0.5] - train[0.0]).abs()
+        ),
         f"rate 0.25 costs less than {m:g} point against no dropout (95 % paired interval)": (
             exceeds(quarter, -m)
         ),

@@ -127,7 +127,9 @@ def regulariser_decide(final: pd.DataFrame):
             l2 not in (L2_LABELS[0], L2_LABELS[-1]), f"best: {l2}"
         ),
         "every regulariser lowers the test loss (95 % paired interval)": all_of(lower_loss),
-        "the training loss grows with the hidden rate on every seed": all_above(steps, 0.0),
+        "dropout is active: the training loss grows with the hidden rate on every seed": (
+            all_above(steps, 0.0)
+        ),
     }
     numbers = {}
     for label in REGULARISERS:

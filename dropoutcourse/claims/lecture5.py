@@ -55,23 +55,34 @@ def recovered_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def pixel_drop_decide(df: pd.DataFrame):
-    rec = recovered_table(df)
-    nb = rec["neighbours"]
-    element = paired_difference(nb["element"])
-    element_vs_block = paired_difference(nb["element"], nb["block"])
     # a channel draw can drop none of the 3 colour channels (rate 0.5: probability 1/8 per
     # copy): it removed nothing, so "share recovered" is 0/0 there. Such seeds are left out of
     # the channel numbers and counted, not treated as a failure of the rule.
     channel_dropped = df[df["method"] == "channel"].groupby("seed")["dropped_fraction"].min()
     empty_draws = channel_dropped.index[channel_dropped <= 0].tolist()
+    dropped_share = df[df["method"] != "channel"].groupby("seed")["dropped_fraction"].min()
+    active_name = (
+        "dropout is active: every element-wise and block mask dropped part of the photo, and "
+        "so did the channel masks of most seeds (exact)"
+    )
+    active = (
+        dropout_changes(dropped_share)
+        if len(empty_draws) <= len(channel_dropped) // 2
+        else by_construction(False, f"{len(empty_draws)} channel draws dropped nothing")
+    )
+    if not active:  # masks that dropped nothing leave nothing to recover: no other check applies
+        return {active_name: active}, {
+            "channel_empty_draws": len(empty_draws),
+            "n_seeds": int(df["seed"].nunique()),
+        }
+    rec = recovered_table(df)
+    nb = rec["neighbours"]
+    element = paired_difference(nb["element"])
+    element_vs_block = paired_difference(nb["element"], nb["block"])
     channel_nb = nb["channel"].drop(index=empty_draws)
     across = paired_difference(rec["channels"]["channel"].drop(index=empty_draws))
-    dropped_share = df[df["method"] != "channel"].groupby("seed")["dropped_fraction"].min()
     checks = {
-        "dropout is active: every element-wise and block mask dropped part of the photo, and "
-        "so did the channel masks of most seeds (exact)": dropout_changes(dropped_share)
-        if len(empty_draws) <= len(channel_dropped) // 2
-        else by_construction(False, f"{len(empty_draws)} channel draws dropped nothing"),
+        active_name: active,
         "a 3×3 guess gives back more than 80 % of what element-wise dropout removed "
         "(95 % interval)": exceeds(element, 80.0),
         "with 9×9 blocks it gives back at least 30 points less (paired by seed)": exceeds(
