@@ -1,4 +1,4 @@
-"""Decision rules of five claims on synthetic data: data with the effect must HOLD, and every
+"""Decision rules of nine claims on synthetic data: data with the effect must HOLD, and every
 part of a rule must be able to FAIL on data without its part of the effect.
 
 Each generator builds a small frame in the format of the claim's experiment (the columns its
@@ -13,7 +13,15 @@ import pandas as pd
 import pytest
 
 from dropoutcourse import claims, experiments
-from dropoutcourse.claims import lecture1, lecture3, lecture4, lecture5, lecture8
+from dropoutcourse.claims import (
+    lecture1,
+    lecture2,
+    lecture3,
+    lecture4,
+    lecture5,
+    lecture6,
+    lecture8,
+)
 
 
 def _named(checks, *parts: str) -> list[str]:
@@ -539,3 +547,371 @@ def test_ood_rule_fails_without_dropout():
     checks, numbers = lecture8.ood_decide(_ood(identical=True))
     assert _failed(checks) == _named(checks, "dropout is active", "better than chance")
     assert numbers["mc_mi"] == 0.5 and numbers["dropout_entropy"] == numbers["plain_entropy"]
+
+
+# --------------------------------------------------------------------------- lecture 2
+
+
+def _mc(
+    gap1: float = 8.0, gap_max: float = 0.8, n_seeds: int = 16, *, identical: bool = False
+) -> pd.DataFrame:
+    """Synthetic ``experiments.mc_vs_weight_scaling`` rows (k = 1 … 100, 3 repeats): the MC
+    error is the seed's weight-scaling error plus ``gap_max + (gap1 − gap_max) / k`` points
+    (``gap1`` at k = 1, ``gap_max`` at k = 100) and 0.5 points of noise per repeat.
+    ``identical``: the net has no dropout, every MC pass is the weight-scaled one (MC error =
+    weight-scaling error, to the last bit)."""
+    rng = np.random.default_rng(0)
+    ks, repeats = lecture2.MC_SETTINGS["ks"], lecture2.MC_SETTINGS["repeats"]
+    ws = 0.58 + 0.01 * rng.standard_normal(n_seeds)
+    rows = []
+    for rep in range(repeats):
+        for k in ks:
+            gap = (gap_max + (gap1 - gap_max) / k + 0.5 * rng.standard_normal(n_seeds)) / 100
+            mc = ws if identical else ws + gap
+            rows += [
+                {
+                    "seed": s,
+                    "replica": s,
+                    "k": k,
+                    "repeat": rep,
+                    "mc_error": mc[s],
+                    "ws_error": ws[s],
+                }
+                for s in range(n_seeds)
+            ]
+    return pd.DataFrame(rows)
+
+
+def test_mc_rule_holds_when_averaging_closes_the_gap():
+    """One thinned net is 8 points worse than weight scaling, 100 of them 0.8 points: the
+    gap closes by 90 % and MC is not better: it holds."""
+    df = _mc()
+    checks, numbers = lecture2.mc_decide(df)
+    assert all(checks.values()), checks
+    assert numbers["n_seeds"] == 16 and numbers["k_max"] == 100 and numbers["n_ks"] == 7
+    assert numbers["ks_where_mc_worse"] == 7
+    assert numbers["ws_error"] == pytest.approx(100 * df.groupby("seed")["ws_error"].first().mean())
+    assert numbers["gap_k1"] == pytest.approx(8.0, abs=0.3)
+    assert numbers["gap_kmax"] == pytest.approx(0.8, abs=0.3)
+
+
+def test_mc_rule_fails_in_each_part():
+    """Each part fails alone: a k = 1 gap of 1.5 points (closed completely), a k = 100 gap of
+    2.5 points (less than 3/4 of 8 closed), MC averaging 2 points better than weight scaling."""
+    decide = lecture2.mc_decide
+    checks = decide(_mc(gap1=1.5, gap_max=0.0))[0]
+    assert _failed(checks) == _named(checks, "positive control")
+    checks = decide(_mc(gap_max=2.5))[0]
+    assert _failed(checks) == _named(checks, "closes more than 3/4")
+    checks = decide(_mc(gap_max=-2.0))[0]
+    assert _failed(checks) == _named(checks, "not better than weight scaling")
+
+
+def test_mc_rule_fails_without_dropout_through_activity_and_positive_control():
+    """Every MC pass is the weight-scaled one: every gap is exactly 0, so the activity check,
+    the positive control (k = 1 worse by more than 2 points) and "closes 3/4 of the gap"
+    (0 > 0) fail; non-inferiority holds trivially."""
+    checks, numbers = lecture2.mc_decide(_mc(identical=True))
+    assert _failed(checks) == _named(
+        checks, "dropout is active", "positive control", "closes more than 3/4"
+    )
+    assert numbers["gap_k1"] == 0 and numbers["gap_kmax"] == 0
+    assert numbers["ks_where_mc_worse"] == 0
+
+
+# --------------------------------------------------------------------------- lecture 3 (tips)
+
+PLAIN, BARE = "m=0.9, no max-norm", "m=0.99, no max-norm"  # dropout 0.5 in both
+#: Test error (%) per setting, roughly pilot set 0's (the others: momentum 0.99, dropout 0.5).
+TIPS_ERROR = {
+    lecture3.NO_DROPOUT: 6.9,
+    PLAIN: 6.6,
+    "m=0.99, max-norm 1": 7.3,
+    "m=0.99, max-norm 2": 12.0,
+    "m=0.99, max-norm 3": 15.0,
+    "m=0.99, max-norm 4": 17.0,
+    BARE: 18.0,
+}
+#: The seed whose momentum-0.99 run without max-norm diverges (test accuracy 10 %: chance).
+DIVERGED_SEED = 6
+
+
+def _tips(
+    error: dict[str, float] | None = None,
+    n_seeds: int = lecture3.TIPS_N_SEEDS,
+    *,
+    diverged: bool = True,
+    identical: bool = False,
+) -> pd.DataFrame:
+    """Synthetic final rows of ``lecture3.tips_experiment``: setting → test error (%), times a
+    per-seed difficulty (10 % sd, shared by every setting) and 2 % of noise per run.
+    ``diverged``: seed ``DIVERGED_SEED``'s run without max-norm ends at 10 % accuracy.
+    ``identical``: the dropout run at momentum 0.9 is the run without dropout."""
+    error = TIPS_ERROR | (error or {})
+    rng = np.random.default_rng(0)
+    hard = np.exp(0.1 * rng.standard_normal(n_seeds))
+    runs = {}
+    for setting, e in error.items():
+        loss = {lecture3.NO_DROPOUT: 0.014, PLAIN: 0.025}.get(setting, 1.0)
+        runs[setting] = (
+            e * hard * np.exp(0.02 * rng.standard_normal(n_seeds)),
+            loss * np.exp(0.1 * rng.standard_normal(n_seeds)),
+        )
+    if diverged:
+        runs[BARE][0][DIVERGED_SEED], runs[BARE][1][DIVERGED_SEED] = 90.0, 2.3
+    if identical:
+        runs[PLAIN] = runs[lecture3.NO_DROPOUT]
+    rows = []
+    for setting, (err, loss) in runs.items():
+        c = setting.removeprefix("m=0.99, max-norm ")
+        rows += [
+            {
+                "setting": setting,
+                "seed": s,
+                "hidden_rate": 0.0 if setting == lecture3.NO_DROPOUT else 0.5,
+                "max_norm": float(c) if c != setting else None,
+                "epoch": lecture3.DIGITS["epochs"],
+                "train_loss": loss[s],
+                "test_acc": 1 - err[s] / 100,
+            }
+            for s in range(n_seeds)
+        ]
+    return pd.DataFrame(rows)
+
+
+def test_tips_rule_holds_although_one_seed_diverged():
+    """The 10x step without max-norm multiplies the error by 2.7, c = 1 repairs it, c = 3
+    does not, nothing beats momentum 0.9; one seed's run without max-norm diverged to chance
+    (90 % error): the rule still holds, because it judges log error ratios (that seed's
+    ratio, 90/7.3, is one large value on the log scale, not a 70-point outlier)."""
+    df = _tips()
+    bare = df[df["setting"] == BARE].set_index("seed")["test_acc"]
+    assert bare[DIVERGED_SEED] == pytest.approx(0.10) and bare.drop(DIVERGED_SEED).min() > 0.75
+    checks, numbers = lecture3.tips_decide(df)
+    assert all(checks.values()), checks
+    assert numbers["n_seeds"] == 14 and numbers["momentum"] == lecture3.FAST_MOMENTUM
+    # the diverged seed drags the mean accuracy down by ~5 points
+    assert numbers["acc_fast_bare"] == pytest.approx(100 - (13 * 18 + 90) / 14, abs=0.5)
+    assert numbers["error_ratio_c3"] == pytest.approx(15 / 7.3, rel=0.02)
+    assert numbers["error_ratio_fast"] == pytest.approx(
+        np.exp((13 * np.log(18 / 6.6) + np.log(90 / 6.6)) / 14), rel=0.03
+    )
+    assert numbers["error_ratio_fast_lo"] > lecture3.TIP_MIN_ERROR_RATIO
+    assert lecture3.tips_decide(_tips(diverged=False))[1]["error_ratio_fast"] == pytest.approx(
+        18 / 6.6, rel=0.02
+    )
+
+
+def test_tips_rule_fails_in_each_part():
+    """Each part fails alone: one seed whose dropout run has the training loss of the run
+    without dropout; a fast run without max-norm only 1.15x the plain one's error (plain 5 %,
+    c = 1 4.4 %: while "repairs it" and "no better" hold, the fast run's error has only a
+    window ~1.25 points wide in which this part can fail alone); no constraint only 1.1x
+    c = 1's error; c = 3 no worse than c = 1; c = 1 two points better than momentum 0.9."""
+    decide = lecture3.tips_decide
+    inactive = _tips()
+    seed3 = inactive["seed"] == 3
+    plain3 = seed3 & (inactive["setting"] == PLAIN)
+    inactive.loc[plain3, "train_loss"] = inactive.loc[
+        seed3 & (inactive["setting"] == lecture3.NO_DROPOUT), "train_loss"
+    ].to_numpy()
+    checks = decide(inactive)[0]
+    assert _failed(checks) == _named(checks, "dropout is active")
+
+    hurt = {PLAIN: 5.0, "m=0.99, max-norm 1": 4.4, BARE: 1.25 * np.sqrt(5.0 * 4.4)}
+    checks = decide(_tips(hurt, diverged=False))[0]
+    assert _failed(checks) == _named(checks, "without max-norm the 10x step")
+
+    checks = decide(_tips({"m=0.99, max-norm 1": 16.0, "m=0.99, max-norm 3": 21.0}))[0]
+    assert _failed(checks) == _named(checks, "repairs it")
+    checks = decide(_tips({"m=0.99, max-norm 3": 7.6}))[0]
+    assert _failed(checks) == _named(checks, "value of c decides")
+    checks = decide(_tips({"m=0.99, max-norm 1": 4.6}))[0]
+    assert _failed(checks) == _named(checks, "no fast setting beats")
+
+
+def test_tips_rule_fails_without_dropout():
+    """The dropout run at momentum 0.9 is the run without dropout (same training loss to the
+    last bit): the activity check fails, and only it."""
+    checks, numbers = lecture3.tips_decide(_tips(identical=True))
+    assert _failed(checks) == _named(checks, "dropout is active")
+    assert numbers["acc_plain"] == pytest.approx(100 - 6.9, abs=0.2)
+
+
+# --------------------------------------------------------------------------- lecture 3 (sizes)
+
+
+def _digit_sizes(
+    gain: dict[int, float] | None = None,
+    n_seeds: int = 20,
+    *,
+    control: float = 4.5,
+    rise: float = 0.027,
+    identical: bool = False,
+) -> pd.DataFrame:
+    """Synthetic ``lecture3.digit_sizes_experiment`` rows: train size → dropout's gain in test
+    accuracy (points; 0.6 points of noise per run), ``control`` points more accuracy without
+    dropout at 800 than at 200 digits, dropout raising the training loss at 800 by ``rise``.
+    ``identical``: every dropout run is the same seed's and size's run without dropout."""
+    gain = {50: 1.0, 200: 0.3, 800: -0.7} | (gain or {})
+    plain_acc = {50: 81.0, 200: 91.7, 800: 91.7 + control}
+    plain_loss = {50: 0.0043, 200: 0.0096, 800: 0.026}
+    rise_at = {50: -0.0037, 200: 0.0004, 800: rise}
+    rng = np.random.default_rng(0)
+    updates = lecture3.DIGIT_SIZES["updates"]
+    rows = []
+    for n in lecture3.DIGIT_SIZES["sizes"]:
+        acc = plain_acc[n] + 0.6 * rng.standard_normal(n_seeds)
+        loss = plain_loss[n] * np.exp(0.05 * rng.standard_normal(n_seeds))
+        runs = {
+            0.0: (acc, loss),
+            0.5: (
+                acc + gain[n] + 0.6 * rng.standard_normal(n_seeds),
+                loss + rise_at[n] + 0.003 * rng.standard_normal(n_seeds),
+            ),
+        }
+        if identical:
+            runs[0.5] = runs[0.0]
+        epochs = round(updates / -(-n // 32))  # 300 updates of batches of 32: 150, 43, 12
+        for rate, (test_acc, train_loss) in runs.items():
+            rows += [
+                {
+                    "label": f"rate {rate:g}",
+                    "seed": s,
+                    "hidden_rate": rate,
+                    "train_size": n,
+                    "epoch": epochs,
+                    "epochs": epochs,
+                    "train_loss": abs(train_loss[s]),
+                    "test_acc": test_acc[s] / 100,
+                }
+                for s in range(n_seeds)
+            ]
+    return pd.DataFrame(rows)
+
+
+def test_digit_sizes_rule_holds_on_small_gains_and_a_size_effect():
+    """Gains of +1, +0.3 and −0.7 points at 50, 200 and 800 digits, 4.5 points from 200 to
+    800 digits without dropout, a higher training loss with dropout at 800: it holds."""
+    checks, numbers = lecture3.digit_sizes_decide(_digit_sizes())
+    assert all(checks.values()), checks
+    assert numbers["n_seeds"] == 20 and numbers["updates"] == lecture3.DIGIT_SIZES["updates"]
+    assert numbers["gain_50"] == pytest.approx(1.0, abs=0.3)
+    assert numbers["gain_800"] == pytest.approx(-0.7, abs=0.3)
+    assert numbers["largest_at_smallest"] == 1.0
+    assert numbers["control_gain"] == pytest.approx(4.5, abs=0.3)
+
+
+def test_digit_sizes_rule_fails_in_each_part():
+    """Each part fails alone: dropout leaving the training loss at 800 unchanged, 800 digits
+    no better than 200, a 5-point gain at one size."""
+    decide = lecture3.digit_sizes_decide
+    checks = decide(_digit_sizes(rise=0.0))[0]
+    assert _failed(checks) == _named(checks, "dropout is active")
+    checks = decide(_digit_sizes(control=0.0))[0]
+    assert _failed(checks) == _named(checks, "positive control")
+    for n in lecture3.DIGIT_SIZES["sizes"]:
+        checks, numbers = decide(_digit_sizes({n: 5.0}))
+        assert _failed(checks) == _named(checks, f"gain at {n} examples"), n
+        assert numbers[f"gain_{n}"] == pytest.approx(5.0, abs=0.3)
+
+
+def test_digit_sizes_rule_fails_without_dropout():
+    """Every dropout run is the run without dropout: the activity check fails (a paired
+    difference of exactly 0); the gains are exactly 0, inside the margin, and the positive
+    control does not involve dropout."""
+    checks, numbers = lecture3.digit_sizes_decide(_digit_sizes(identical=True))
+    assert _failed(checks) == _named(checks, "dropout is active")
+    assert all(numbers[f"gain_{n}"] == 0 for n in lecture3.DIGIT_SIZES["sizes"])
+
+
+# --------------------------------------------------------------------------- lecture 6
+
+
+def _bn_pitfall(n_seeds: int = 5, *, without_dropout: str = "") -> pd.DataFrame:
+    """Synthetic ``lecture6.bn_pitfall_experiment`` rows, roughly pilot set 0's: mc_predict's
+    mean 0.014 from the deterministic prediction (range 1.5), the naive ``training=True``
+    mean 0.4 from it, one-point calls nearly constant, the naive calls moving bn1's moving
+    mean and ``predict``. ``without_dropout``: ``"exact"`` — mc_predict's passes are the
+    deterministic pass to the last bit (spread and RMS exactly 0); ``"float32"`` — they
+    differ by float32 rounding only (1e-7, as the real run without dropout gives)."""
+    rng = np.random.default_rng(0)
+
+    def around(value: float, sd: float = 0.1) -> np.ndarray:
+        return value * np.exp(sd * rng.standard_normal(n_seeds))
+
+    det_range = around(1.5)
+    df = pd.DataFrame(
+        {
+            "seed": range(n_seeds),
+            "mc_spread": around(0.09),
+            "rms_good": around(0.014),
+            "rms_naive": around(0.4),
+            "det_range": det_range,
+            "single_range": around(0.01, 1.0),
+            "det_single_range": det_range * around(0.97, 0.02),
+            "moving_mean_change": around(0.013, 0.4),
+            "predict_change": around(0.15, 0.2),
+        }
+    )
+    if without_dropout == "exact":
+        df[["mc_spread", "rms_good"]] = 0.0
+    elif without_dropout == "float32":
+        df["mc_spread"], df["rms_good"] = around(1.5e-7), around(2e-7)
+    return df
+
+
+def test_bn_pitfall_rule_holds_when_training_true_misleads():
+    """mc_predict lands within 1 % of the range, the naive mean 30x farther, one-point calls
+    ignore the input, the naive calls change the model: it holds."""
+    df = _bn_pitfall()
+    checks, numbers = lecture6.bn_pitfall_decide(df)
+    assert all(checks.values()), checks
+    assert numbers["n_seeds"] == 5
+    assert numbers["rms_gap"] == pytest.approx((df["rms_naive"] - df["rms_good"]).mean())
+    assert numbers["rms_gap"] == pytest.approx(0.4 - 0.014, abs=0.06)
+    assert numbers["mc_spread"] == pytest.approx(0.09, abs=0.01)
+
+
+def test_bn_pitfall_rule_fails_in_each_part():
+    """Each part fails alone (``all_of`` checks in each of their parts): one seed with no MC
+    spread; one where mc_predict misses by 20 % of the range (the naive mean still 3x
+    farther); the naive mean farther on every seed but the paired interval reaching below 0
+    (one seed 20 off), or only 1.5x farther on one seed; one-point calls spanning 60 % of the
+    deterministic range; one seed whose moving mean, or whose ``predict``, did not move."""
+    decide = lecture6.bn_pitfall_decide
+    df = _bn_pitfall()
+
+    def one_seed(column: str, value) -> list[str]:
+        bad = df.copy()
+        bad.loc[2, column] = value(bad.loc[2]) if callable(value) else value
+        return _failed(decide(bad)[0])
+
+    checks = decide(df)[0]
+    assert one_seed("mc_spread", 0.0) == _named(checks, "dropout is active")
+    bad = df.copy()
+    bad.loc[2, "rms_good"] = 0.2 * bad.loc[2, "det_range"]
+    bad.loc[2, "rms_naive"] = 3 * bad.loc[2, "rms_good"]
+    assert _failed(decide(bad)[0]) == _named(checks, "stays close")
+    assert one_seed("rms_naive", 20.0) == _named(checks, "farther off")  # the interval
+    assert one_seed("rms_naive", lambda r: 1.5 * r["rms_good"]) == _named(checks, "farther off")
+    single = one_seed("single_range", lambda r: 0.6 * r["det_single_range"])
+    assert single == _named(checks, "ignores the input")
+    assert one_seed("moving_mean_change", 0.0) == _named(checks, "change the model")
+    assert one_seed("predict_change", 0.0) == _named(checks, "change the model")
+
+
+def test_bn_pitfall_rule_fails_without_dropout():
+    """mc_predict's passes are the deterministic pass (no dropout): the activity check fails.
+    With passes equal to the last bit, "the naive mean is farther off" fails too, not because
+    the naive mean is closer (it is 0.4 off, mc_predict 0) but because its ratio
+    rms_naive / rms_good is infinite, which ``all_above`` rejects as not finite. With float32
+    rounding between the passes (the real run without dropout) only the activity check fails."""
+    checks, numbers = lecture6.bn_pitfall_decide(_bn_pitfall(without_dropout="exact"))
+    assert _failed(checks) == _named(checks, "dropout is active", "farther off")
+    assert "finite" in checks[_named(checks, "farther off")[0]].reason
+    assert numbers["mc_spread"] == 0 and numbers["rms_good"] == 0
+
+    checks, numbers = lecture6.bn_pitfall_decide(_bn_pitfall(without_dropout="float32"))
+    assert _failed(checks) == _named(checks, "dropout is active")
+    assert numbers["mc_spread"] < claims.rules.EXACT_TOLERANCE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dropoutcourse.claims.core import Claim, register
-from dropoutcourse.claims.rules import exceeds, interval_numbers
+from dropoutcourse.claims.rules import dropout_changes, exceeds, interval_numbers
 from dropoutcourse.claims.seedsets import data_seed
 from dropoutcourse.stats import paired_difference
 
@@ -51,6 +51,9 @@ def mc_decide(df: pd.DataFrame):
     one, many = paired_difference(gaps[1]), paired_difference(gaps[k_max])
     closes = paired_difference(0.25 * gaps[1] - gaps[k_max])
     checks = {
+        # without dropout every thinned net is the full net: MC error = weight-scaling error
+        "dropout is active: one thinned net's error differs from weight scaling's on every "
+        "seed (exact: identical without dropout)": dropout_changes(gaps[1].abs()),
         "positive control: one thinned net (k = 1) is worse than weight scaling by more than "
         f"{K1_MIN_GAP_POINTS:g} points (95 % paired interval)": exceeds(one, K1_MIN_GAP_POINTS),
         f"averaging k = {k_max} nets closes more than 3/4 of the k = 1 gap": exceeds(closes, 0.0),
