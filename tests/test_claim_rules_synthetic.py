@@ -915,3 +915,13 @@ def test_bn_pitfall_rule_fails_without_dropout():
     checks, numbers = lecture6.bn_pitfall_decide(_bn_pitfall(without_dropout="float32"))
     assert _failed(checks) == _named(checks, "dropout is active")
     assert numbers["mc_spread"] < claims.rules.EXACT_TOLERANCE
+
+
+def test_a_check_is_found_by_a_fragment_of_its_sentence():
+    """``ClaimResult.check`` finds exactly one check by a fragment; none or several: KeyError."""
+    result = claims.get("regularisers").evaluate(_regularisers(), list(range(11)))
+    assert result.check("training loss grows with the hidden rate").passed
+    with pytest.raises(KeyError, match="matches 0 checks"):
+        result.check("no such sentence")
+    with pytest.raises(KeyError, match="matches [2-9] checks"):
+        result.check("dropout 0.5")

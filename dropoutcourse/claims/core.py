@@ -67,6 +67,18 @@ class ClaimResult:
         """The smallest distance of any check to its threshold, in standard errors."""
         return min((c.margin_se for c in self.checks.values()), default=math.inf)
 
+    def check(self, fragment: str) -> Check:
+        """The one check whose sentence contains ``fragment`` (a lookup that survives rewording
+        of the rest of the sentence). ``KeyError`` naming the checks when none or several match.
+        """
+        found = [c for name, c in self.checks.items() if fragment in name]
+        if len(found) != 1:
+            raise KeyError(
+                f"fragment {fragment!r} matches {len(found)} checks of {self.name}, not 1; "
+                f"the checks: {list(self.checks)}"
+            )
+        return found[0]
+
     @property
     def seed_offset(self) -> int:
         return self.seeds[0]
