@@ -338,7 +338,9 @@ def paired_effects(
                 yerr = [[mid - lo], [hi - mid]]
                 ax.errorbar(i, mid, yerr=yerr, fmt="D", color=_color(i), capsize=5)
         low = margin if cost_margin is None else cost_margin
-        ax2.axhspan(-low, margin, color="0.9", zorder=0, label=f"margins (−{low:g}, +{margin:g})")
+        ax2.axhspan(
+            -low, margin, color="0.9", zorder=0, label=f"margins (−{low:g}, +{margin:g} points)"
+        )
         for ax in (ax1, ax2):
             ax.axhline(0, color="black", linewidth=0.8)
             ax.set_xticks(range(len(paired)), paired.index)

@@ -254,6 +254,13 @@ def test_save_figure_writes_png_and_closes(tmp_path):
     assert not plt.fignum_exists(ax.figure.number)
 
 
+def _band_limits(ax) -> tuple[float, float]:
+    """The y-extent, in data units, of the first shaded span on ``ax``."""
+    band = ax.patches[0]
+    ys = band.get_patch_transform().transform(band.get_path().vertices)[:, 1]
+    return float(ys.min()), float(ys.max())
+
+
 def test_paired_effects_draws_both_panels_with_the_margin_band():
     rng = np.random.default_rng(0)
     runs = pd.DataFrame(
@@ -276,7 +283,12 @@ def test_paired_effects_draws_both_panels_with_the_margin_band():
     )
     fig = plots.paired_effects(runs, paired, margin=1.5)
     left, right = fig.axes
-    assert right.get_legend().get_texts()[0].get_text() == "±margin (1.50 points)"
+    assert right.get_legend().get_texts()[0].get_text() == "margins (−1.5, +1.5 points)"
+    assert _band_limits(right) == pytest.approx((-1.5, 1.5))
+    fig = plots.paired_effects(runs, paired, margin=2.0, cost_margin=3.0)
+    right = fig.axes[1]
+    assert right.get_legend().get_texts()[0].get_text() == "margins (−3, +2 points)"
+    assert _band_limits(right) == pytest.approx((-3.0, 2.0))
     assert all(ax.get_ylabel() for ax in (left, right))
     with pytest.raises(ValueError, match="runs"):
         plots.paired_effects(runs.drop(columns="train_loss"), paired, margin=1.0)
