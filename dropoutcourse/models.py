@@ -22,10 +22,11 @@ from dropoutcourse._validate import (
     check_seed,
     check_unit_interval,
 )
+from dropoutcourse.cnn_engine import CNN_DROPOUT_KINDS
 from dropoutcourse.layers import DropBlock2D, ScratchDropout
 from dropoutcourse.switches import effective_rate
 
-__all__ = ["mlp", "cnn", "slide_model", "MLP_KINDS", "CNN_DROPOUTS"]
+__all__ = ["mlp", "cnn", "slide_model", "MLP_KINDS"]
 
 #: ``kind`` values accepted by :func:`mlp`, and the layer each one uses.
 MLP_KINDS: dict[str, type[keras.layers.Layer]] = {
@@ -34,9 +35,8 @@ MLP_KINDS: dict[str, type[keras.layers.Layer]] = {
     "scratch": ScratchDropout,
     "alpha": keras.layers.AlphaDropout,
 }
-
-#: ``dropout`` values accepted by :func:`cnn`.
-CNN_DROPOUTS: tuple[str, ...] = ("none", "element", "spatial", "dropblock", "head")
+# The ``dropout`` values :func:`cnn` accepts are ``cnn_engine.CNN_DROPOUT_KINDS``: one tuple for
+# the Keras CNN and its replica engine (defined there, which imports no Keras).
 
 _OPTIMIZERS = ("sgd", "adam")
 
@@ -220,7 +220,7 @@ def cnn(
     input_shape = tuple(check_positive_int(d, "input_shape entries") for d in input_shape)
     n_classes = _check_n_classes(n_classes)
     filters = tuple(check_positive_int(f, "filters") for f in filters)
-    check_choice(dropout, "dropout", CNN_DROPOUTS)
+    check_choice(dropout, "dropout", CNN_DROPOUT_KINDS)
     seed = check_seed(seed)
     rate = check_rate(rate, "rate")
     head_rate = check_rate(head_rate, "head_rate")
