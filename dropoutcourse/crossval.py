@@ -26,11 +26,8 @@ __all__ = [
 ]
 
 
-def _positive_int(value: int, name: str) -> int:
-    return check_positive_int(value, name)
-
-
 def _log(verbose: bool, msg: str) -> None:
+    """Print ``msg`` (flushed) when ``verbose``: the progress lines of crossval and experiments."""
     if verbose:
         print(msg, flush=True)
 
@@ -95,9 +92,9 @@ def cross_validate(
     task = _infer_task(y) if task is None else task
     if task not in ("classification", "regression"):
         raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}")
-    folds = _positive_int(folds, "folds")
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size")
+    folds = check_positive_int(folds, "folds")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if folds < 2 or folds > X.shape[0]:
         raise ValueError(f"folds must be in [2, n_samples={X.shape[0]}], got {folds}")
     if task == "classification":

@@ -30,6 +30,7 @@ from dropoutcourse._validate import check_positive_int, check_seeds
 from dropoutcourse.crossval import (
     KERAS_TUTORIAL_CONTROLS,
     KERAS_TUTORIAL_MODELS,
+    _log,
     cross_validate,
     keras_tutorial_cv,
 )
@@ -84,26 +85,13 @@ TRAINING: dict[str, object] = {
 # --------------------------------------------------------------------------- helpers
 
 
-def _seeds(seeds: Iterable[int]) -> list[int]:
-    return check_seeds(seeds)
-
-
-def _positive_int(value: int, name: str) -> int:
-    return check_positive_int(value, name)
-
-
 def _hidden(hidden: Sequence[int] | int) -> tuple[int, ...]:
     if isinstance(hidden, numbers.Integral):
         hidden = (hidden,)
-    out = tuple(_positive_int(h, "hidden") for h in hidden)
+    out = tuple(check_positive_int(h, "hidden") for h in hidden)
     if not out:
         raise ValueError("hidden must list at least one layer width")
     return out
-
-
-def _log(verbose: bool, msg: str) -> None:
-    if verbose:
-        print(msg, flush=True)
 
 
 def _load(data, *, name: str, train_size: int, seed: int = 0):
@@ -242,9 +230,9 @@ def compare(
 
     What it shows is the claim ``flagship`` of :mod:`dropoutcourse.claims` (lecture 1).
     """
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     data = _load(data, name="mnist1d", train_size=1000)
-    epochs = _positive_int(epochs if epochs is not None else (150 if full else 50), "epochs")
+    epochs = check_positive_int(epochs if epochs is not None else (150 if full else 50), "epochs")
     configs = _configs(DEFAULT_VARIANTS if variants is None else variants, seeds)
     result = _train(
         data, configs, hidden=_hidden(hidden), epochs=epochs, verbose=verbose, **train_kwargs
@@ -289,16 +277,16 @@ def rate_sweep(
 
     if mode not in ("n_fixed", "pn_fixed"):
         raise ValueError(f"mode must be 'n_fixed' or 'pn_fixed', got {mode!r}")
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     rates = [check_rate(r, "rates") for r in rates]
     if not rates:
         raise ValueError("rates must contain at least one rate")
     if base_units is None:
         base_units = (256 if full else 128) if mode == "n_fixed" else (64 if full else 32)
-    base_units = _positive_int(base_units, "base_units")
-    depth = _positive_int(depth, "depth")
+    base_units = check_positive_int(base_units, "base_units")
+    depth = check_positive_int(depth, "depth")
     data = _load(data, name="digits", train_size=300)
-    epochs = _positive_int(epochs if epochs is not None else (200 if full else 60), "epochs")
+    epochs = check_positive_int(epochs if epochs is not None else (200 if full else 60), "epochs")
 
     by_width: dict[int, list[float]] = {}
     for r in rates:
@@ -357,8 +345,8 @@ def data_size_sweep(
     from dropoutcourse._validate import check_rate
     from dropoutcourse.engine import ReplicaConfig
 
-    seeds = _seeds(seeds)
-    sizes = sorted({_positive_int(n, "sizes") for n in sizes})
+    seeds = check_seeds(seeds)
+    sizes = sorted({check_positive_int(n, "sizes") for n in sizes})
     rates = [check_rate(r, "rates") for r in rates]
     if not sizes or not rates:
         raise ValueError("sizes and rates must not be empty")
@@ -368,8 +356,10 @@ def data_size_sweep(
         raise ValueError(
             f"sizes must be <= the data's training set ({data.n_train}), got {max(sizes)}"
         )
-    updates = _positive_int(updates if updates is not None else (2000 if full else 500), "updates")
-    max_epochs = _positive_int(max_epochs, "max_epochs")
+    updates = check_positive_int(
+        updates if updates is not None else (2000 if full else 500), "updates"
+    )
+    max_epochs = check_positive_int(max_epochs, "max_epochs")
     batch = int(train_kwargs.get("batch_size", TRAINING["batch_size"]))
     frames = []
     for n in sizes:
@@ -425,14 +415,14 @@ def mc_vs_weight_scaling(
     """
     from dropoutcourse._validate import check_rate
 
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     rate = check_rate(rate, "rate")
     if rate == 0:
         raise ValueError("rate must be > 0: without dropout there is nothing to sample")
-    ks = [_positive_int(k, "ks") for k in ks]
-    repeats = _positive_int(repeats, "repeats")
+    ks = [check_positive_int(k, "ks") for k in ks]
+    repeats = check_positive_int(repeats, "repeats")
     data = _load(data, name="mnist1d", train_size=1000)
-    epochs = _positive_int(epochs if epochs is not None else (150 if full else 50), "epochs")
+    epochs = check_positive_int(epochs if epochs is not None else (150 if full else 50), "epochs")
     configs = _configs({f"dropout {rate:g}": {"hidden_rate": rate}}, seeds)
     result = _train(
         data,
@@ -491,9 +481,9 @@ def regularizer_table(
     The claim ``regularisers`` of :mod:`dropoutcourse.claims` is the measured version on the
     flagship setting (lecture 4).
     """
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     data = _load(data, name="digits", train_size=300)
-    epochs = _positive_int(epochs if epochs is not None else (200 if full else 60), "epochs")
+    epochs = check_positive_int(epochs if epochs is not None else (200 if full else 60), "epochs")
     configs = _configs(REGULARIZERS if regularizers is None else regularizers, seeds)
     result = _train(
         data,
