@@ -8,9 +8,9 @@ on feature maps, and why dropout placed before BatchNorm hurts.
 * :func:`variance_shift` — the "variance shift" of Li et al. (2019), measured with a real
   ``keras.layers.BatchNormalization``: what its moving variance learns in training mode versus
   the variance it receives at inference.
-* :func:`train_cnn_replicas` — re-exported from :mod:`dropoutcourse.cnn_engine`: many small
-  CNNs (variants × seeds) trained side by side, so that a multi-seed comparison fits in a
-  notebook's time budget.
+
+The many small CNNs of lecture 5 (variants × seeds, trained side by side) come from
+:func:`dropoutcourse.cnn_engine.train_cnn_replicas`.
 
 NumPy functions take an explicit ``rng``/``seed``; Keras is imported lazily.
 """
@@ -36,7 +36,6 @@ __all__ = [
     "pixel_drop_study",
     "theoretical_variance_shift",
     "variance_shift",
-    "train_cnn_replicas",
 ]
 
 #: How :func:`drop_pixels` can drop: single values, whole channels, or square blocks.
@@ -352,6 +351,7 @@ def variance_shift(
     return pd.DataFrame(rows)
 
 
-# the CNN replica trainer lives in cnn_engine.py (it is a trainer, not a lecture demo); lecture 5
-# calls it as cnn_demos.train_cnn_replicas
-from dropoutcourse.cnn_engine import train_cnn_replicas  # noqa: E402
+# Not part of this module's API: import the CNN trainer from dropoutcourse.cnn_engine. This alias
+# remains only for dropoutcourse/claims/lecture5.py, which still calls it as
+# cnn_demos.train_cnn_replicas (remove it when that claim imports from cnn_engine).
+from dropoutcourse.cnn_engine import train_cnn_replicas  # noqa: E402, F401
