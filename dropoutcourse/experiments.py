@@ -117,6 +117,20 @@ def _train(data, configs, *, hidden, epochs, verbose, final_only=False, **kwargs
     )
 
 
+def _final_rows(data, configs, hidden, epochs: int, train_kwargs: dict) -> pd.DataFrame:
+    """The final rows (one per replica) of one quiet engine call that evaluates only at the end."""
+    result = _train(
+        data,
+        configs,
+        hidden=hidden,
+        epochs=epochs,
+        verbose=False,
+        final_only=True,
+        **train_kwargs,
+    )
+    return result.final()
+
+
 def _configs(variants: Mapping[str, Mapping], seeds: Sequence[int]) -> list:
     from dropoutcourse.engine import ReplicaConfig
 
@@ -295,16 +309,9 @@ def rate_sweep(
     for units, width_rates in by_width.items():
         t0 = time.perf_counter()
         variants = {f"rate {r:g}": {"hidden_rate": r} for r in width_rates}
-        result = _train(
-            data,
-            _configs(variants, seeds),
-            hidden=(units,) * depth,
-            epochs=epochs,
-            verbose=False,
-            final_only=True,
-            **train_kwargs,
-        )
-        frames.append(result.final().assign(units=units, mode=mode))
+        configs = _configs(variants, seeds)
+        final = _final_rows(data, configs, (units,) * depth, epochs, train_kwargs)
+        frames.append(final.assign(units=units, mode=mode))
         _log(
             verbose,
             f"  {mode}: {units} units, rates {width_rates}: {time.perf_counter() - t0:.1f} s",
@@ -343,7 +350,6 @@ def data_size_sweep(
     of :mod:`dropoutcourse.claims`.
     """
     from dropoutcourse._validate import check_rate
-    from dropoutcourse.engine import ReplicaConfig
 
     seeds = check_seeds(seeds)
     sizes = sorted({check_positive_int(n, "sizes") for n in sizes})
@@ -365,29 +371,29 @@ def data_size_sweep(
     for n in sizes:
         t0 = time.perf_counter()
         epochs = min(max_epochs, max(1, math.ceil(updates / math.ceil(n / batch))))
-        configs = [
-            ReplicaConfig(
-                hidden_rate=r,
-                input_rate=input_rate if r > 0 else 0.0,
-                train_size=n,
-                seed=s,
-                label=f"rate {r:g}",
-            )
-            for r in rates
-            for s in seeds
-        ]
-        result = _train(
-            data,
-            configs,
-            hidden=_hidden(hidden),
-            epochs=epochs,
-            verbose=False,
-            final_only=True,
-            **train_kwargs,
-        )
-        frames.append(result.final().assign(epochs=epochs))
+        configs = _size_configs(n, rates, seeds, input_rate)
+        final = _final_rows(data, configs, _hidden(hidden), epochs, train_kwargs)
+        frames.append(final.assign(epochs=epochs))
         _log(verbose, f"  {n} examples, {epochs} epochs: {time.perf_counter() - t0:.1f} s")
     return pd.concat(frames, ignore_index=True)
+
+
+def _size_configs(n: int, rates: Sequence[float], seeds: Sequence[int], input_rate: float) -> list:
+    """One ``ReplicaConfig`` per (rate, seed) on the first ``n`` training examples, labelled
+    ``rate r``; ``input_rate`` only where there is hidden dropout."""
+    from dropoutcourse.engine import ReplicaConfig
+
+    return [
+        ReplicaConfig(
+            hidden_rate=r,
+            input_rate=input_rate if r > 0 else 0.0,
+            train_size=n,
+            seed=s,
+            label=f"rate {r:g}",
+        )
+        for r in rates
+        for s in seeds
+    ]
 
 
 def mc_vs_weight_scaling(
