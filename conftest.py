@@ -1,7 +1,10 @@
-"""Root pytest set-up, shared by tests/ and notebooks/: silence TensorFlow before any import.
+"""Root pytest set-up, shared by tests/ and notebooks/.
 
-nbval starts each notebook's kernel with this process's environment, so setting the
-variables here keeps the notebooks' stderr clean too.
+Imports the package first (which sets TF_CPP_MIN_LOG_LEVEL and installs the hook that keeps
+TensorFlow's import silent), sets PYTHONHASHSEED and the claims' cache folder (.claims-cache)
+unless they are set already, and prints each notebook's total duration at the end of the run.
+nbval starts each notebook's kernel with this process's environment, so the notebooks get the
+same variables (quiet TensorFlow, shared claims cache).
 """
 
 import os

@@ -23,8 +23,8 @@ import time
 
 import numpy as np
 
-# 0.01 rather than the engine's default 0.05: with 0.05 and momentum 0.9 the 2×256 nets with
-# dropout ≥ 0.5 diverge after ~25 epochs (Keras and engine alike); the speed is the same.
+# The engine's default (and experiments.TRAINING's), given to both sides: with 0.05 and momentum
+# 0.9 the 2×256 nets with dropout ≥ 0.5 diverge after ~25 epochs (Keras and engine alike).
 LEARNING_RATE = 0.01
 
 

@@ -1,7 +1,7 @@
 """What every replica trainer shares: random streams, Glorot init, batching, masks, Adam.
 
 The MLP engine (:mod:`dropoutcourse.engine`) and the CNN trainer
-(:func:`dropoutcourse.cnn_demos.train_cnn_replicas`) train R networks at once with weights
+(:func:`dropoutcourse.cnn_engine.train_cnn_replicas`) train R networks at once with weights
 stacked on a leading replica axis. Both draw everything a replica sees from *its own* seed
 (so a replica never depends on its neighbours, and equal seeds give equal draws: common random
 numbers), cut every epoch into Keras-style mini-batches (the last one smaller), and use the

@@ -8,9 +8,9 @@ on feature maps, and why dropout placed before BatchNorm hurts.
 * :func:`variance_shift` — the "variance shift" of Li et al. (2019), measured with a real
   ``keras.layers.BatchNormalization``: what its moving variance learns in training mode versus
   the variance it receives at inference.
-* :func:`train_cnn_replicas` — re-exported from :mod:`dropoutcourse.cnn_engine`: many small
-  CNNs (variants × seeds) trained side by side, so that a multi-seed comparison fits in a
-  notebook's time budget.
+
+The many small CNNs of lecture 5 (variants × seeds, trained side by side) come from
+:func:`dropoutcourse.cnn_engine.train_cnn_replicas`.
 
 NumPy functions take an explicit ``rng``/``seed``; Keras is imported lazily.
 """
@@ -36,7 +36,6 @@ __all__ = [
     "pixel_drop_study",
     "theoretical_variance_shift",
     "variance_shift",
-    "train_cnn_replicas",
 ]
 
 #: How :func:`drop_pixels` can drop: single values, whole channels, or square blocks.
@@ -299,7 +298,6 @@ def variance_shift(
     * ``out_var_train`` / ``out_var_infer`` — variance of the block's final output in each mode.
     """
     import keras
-    import tensorflow as tf
 
     rate = check_rate(rate)
     applied = effective_rate(rate)  # 0 inside switches.without_dropout; rows keep ``rate``
@@ -314,44 +312,56 @@ def variance_shift(
         drop = keras.layers.Dropout(applied, seed=seed)
         bn = keras.layers.BatchNormalization(momentum=momentum)
         bn.build((None, n_units))
-
-        def train_step(x, drop=drop, bn=bn, order=order):
-            if order == "dropout→BN":
-                return bn(drop(x, training=True), training=True)
-            return drop(bn(x, training=True), training=True)
-
-        step = tf.function(train_step, autograph=False)  # one trace: a fast training loop
-        for _ in range(n_steps):
-            step(tf.constant(batch()))
-        x = batch()
-
-        def var(a) -> float:
-            return float(np.mean(np.var(keras.ops.convert_to_numpy(a), axis=0)))
-
-        if order == "dropout→BN":
-            bn_in_train, bn_in_infer = drop(x, training=True), drop(x, training=False)
-            out_train = bn(bn_in_train, training=True)
-            bn_out_infer = out_infer = bn(bn_in_infer, training=False)
-        else:
-            bn_in_train = bn_in_infer = x
-            out_train = drop(bn(x, training=True), training=True)
-            bn_out_infer = bn(x, training=False)
-            out_infer = drop(bn_out_infer, training=False)
-        rows.append(
-            {
-                "order": order,
-                "rate": rate,
-                "bn_input_var_train": var(bn_in_train),
-                "bn_moving_var": float(np.mean(keras.ops.convert_to_numpy(bn.moving_variance))),
-                "bn_input_var_infer": var(bn_in_infer),
-                "bn_output_var_infer": var(bn_out_infer),
-                "out_var_train": var(out_train),
-                "out_var_infer": var(out_infer),
-            }
-        )
+        _train_block(order, drop, bn, batch, n_steps)
+        rows.append({"order": order, "rate": rate, **_block_variances(order, drop, bn, batch())})
     return pd.DataFrame(rows)
 
 
-# the CNN replica trainer lives in cnn_engine.py (it is a trainer, not a lecture demo); lecture 5
-# calls it as cnn_demos.train_cnn_replicas
-from dropoutcourse.cnn_engine import train_cnn_replicas  # noqa: E402
+def _train_block(order: str, drop, bn, batch, n_steps: int) -> None:
+    """Run the dropout/BN block ``n_steps`` times in training mode on fresh ``batch()`` inputs."""
+    import tensorflow as tf
+
+    def train_step(x):
+        if order == "dropout→BN":
+            return bn(drop(x, training=True), training=True)
+        return drop(bn(x, training=True), training=True)
+
+    step = tf.function(train_step, autograph=False)  # one trace: a fast training loop
+    for _ in range(n_steps):
+        step(tf.constant(batch()))
+
+
+def _unit_var(a) -> float:
+    """Variance over the batch of each unit of ``a``, averaged over the units."""
+    import keras
+
+    return float(np.mean(np.var(keras.ops.convert_to_numpy(a), axis=0)))
+
+
+def _block_variances(order: str, drop, bn, x: np.ndarray) -> dict[str, float]:
+    """:func:`variance_shift`'s variance columns for a trained block on the batch ``x``."""
+    import keras
+
+    if order == "dropout→BN":
+        bn_in_train, bn_in_infer = drop(x, training=True), drop(x, training=False)
+        out_train = bn(bn_in_train, training=True)
+        bn_out_infer = out_infer = bn(bn_in_infer, training=False)
+    else:
+        bn_in_train = bn_in_infer = x
+        out_train = drop(bn(x, training=True), training=True)
+        bn_out_infer = bn(x, training=False)
+        out_infer = drop(bn_out_infer, training=False)
+    return {
+        "bn_input_var_train": _unit_var(bn_in_train),
+        "bn_moving_var": float(np.mean(keras.ops.convert_to_numpy(bn.moving_variance))),
+        "bn_input_var_infer": _unit_var(bn_in_infer),
+        "bn_output_var_infer": _unit_var(bn_out_infer),
+        "out_var_train": _unit_var(out_train),
+        "out_var_infer": _unit_var(out_infer),
+    }
+
+
+# Not part of this module's API: import the CNN trainer from dropoutcourse.cnn_engine. This alias
+# remains only for dropoutcourse/claims/lecture5.py, which still calls it as
+# cnn_demos.train_cnn_replicas (remove it when that claim imports from cnn_engine).
+from dropoutcourse.cnn_engine import train_cnn_replicas  # noqa: E402, F401

@@ -26,11 +26,8 @@ __all__ = [
 ]
 
 
-def _positive_int(value: int, name: str) -> int:
-    return check_positive_int(value, name)
-
-
 def _log(verbose: bool, msg: str) -> None:
+    """Print ``msg`` (flushed) when ``verbose``: the progress lines of crossval and experiments."""
     if verbose:
         print(msg, flush=True)
 
@@ -67,10 +64,38 @@ def cross_validate(
     integral-float labels mean classification.
     """
     import keras
-    from sklearn.model_selection import KFold, StratifiedKFold
 
     if not callable(build_model):
         raise TypeError("build_model must be a function returning a compiled Keras model")
+    X, y = _check_xy(X, y)
+    task = _infer_task(y) if task is None else task
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}")
+    folds = check_positive_int(folds, "folds")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if folds < 2 or folds > X.shape[0]:
+        raise ValueError(f"folds must be in [2, n_samples={X.shape[0]}], got {folds}")
+    splitter, y_model = _splitter(task, y, folds, seed)
+
+    scores = []
+    for fold, (tr, te) in enumerate(splitter.split(X, y_model)):
+        x_tr, x_te = _standardise(X, tr, te)
+        keras.utils.set_random_seed(seed + fold)
+        model = build_model()
+        if not (hasattr(model, "fit") and hasattr(model, "predict")):
+            raise TypeError(
+                f"build_model() must return a compiled Keras model, got {type(model).__name__}"
+            )
+        model.fit(x_tr, y_model[tr], epochs=epochs, batch_size=batch_size, verbose=0)
+        score = _fold_score(model, x_te, y_model[te], task)
+        scores.append(score)
+        _log(verbose, f"  fold {fold + 1}/{folds}: {score:.4f}")
+    return np.asarray(scores)
+
+
+def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cross_validate`'s data checked: X as 2-D float32 (a 1-D X is one feature), y 1-D."""
     X = np.asarray(X)
     y = np.asarray(y)
     if X.ndim == 1:
@@ -92,14 +117,17 @@ def cross_validate(
         v is None or (isinstance(v, float) and math.isnan(v)) for v in y
     ):
         raise ValueError("y contains missing values")
-    task = _infer_task(y) if task is None else task
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}")
-    folds = _positive_int(folds, "folds")
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size")
-    if folds < 2 or folds > X.shape[0]:
-        raise ValueError(f"folds must be in [2, n_samples={X.shape[0]}], got {folds}")
+    return X, y
+
+
+def _splitter(task: str, y: np.ndarray, folds: int, seed: int):
+    """(shuffled k-fold splitter, targets the model is fitted on) for ``task``.
+
+    Classification: ``StratifiedKFold`` and the labels encoded as 0..C-1 (int64); regression:
+    ``KFold`` and ``y`` as float32.
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
     if task == "classification":
         classes, y_enc = np.unique(y, return_inverse=True)
         if classes.size < 2:
@@ -114,33 +142,28 @@ def cross_validate(
     else:
         splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
         y_model = y.astype(np.float32)
+    return splitter, y_model
 
-    scores = []
-    for fold, (tr, te) in enumerate(splitter.split(X, y_model)):
-        mean = X[tr].mean(axis=0)
-        std = X[tr].std(axis=0)
-        std[std == 0] = 1.0
-        x_tr, x_te = (X[tr] - mean) / std, (X[te] - mean) / std
-        keras.utils.set_random_seed(seed + fold)
-        model = build_model()
-        if not (hasattr(model, "fit") and hasattr(model, "predict")):
-            raise TypeError(
-                f"build_model() must return a compiled Keras model, got {type(model).__name__}"
-            )
-        model.fit(x_tr, y_model[tr], epochs=epochs, batch_size=batch_size, verbose=0)
-        # a direct call, not predict(): predict traces a new function per fold (stderr noise)
-        pred = np.asarray(model(x_te, training=False))
-        if task == "classification":
-            if pred.ndim == 1 or pred.shape[-1] == 1:
-                labels = (pred.reshape(-1) > 0.5).astype(np.int64)
-            else:
-                labels = pred.argmax(axis=-1)
-            score = float(np.mean(labels == y_model[te]))
+
+def _standardise(X: np.ndarray, tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``tr`` and ``te`` of X standardised with the mean and std of the ``tr`` rows."""
+    mean = X[tr].mean(axis=0)
+    std = X[tr].std(axis=0)
+    std[std == 0] = 1.0
+    return (X[tr] - mean) / std, (X[te] - mean) / std
+
+
+def _fold_score(model, x_te: np.ndarray, y_te: np.ndarray, task: str) -> float:
+    """Accuracy (classification; one output unit is thresholded at 0.5) or MSE on a fold."""
+    # a direct call, not predict(): predict traces a new function per fold (stderr noise)
+    pred = np.asarray(model(x_te, training=False))
+    if task == "classification":
+        if pred.ndim == 1 or pred.shape[-1] == 1:
+            labels = (pred.reshape(-1) > 0.5).astype(np.int64)
         else:
-            score = float(np.mean((pred.reshape(-1) - y_model[te]) ** 2))
-        scores.append(score)
-        _log(verbose, f"  fold {fold + 1}/{folds}: {score:.4f}")
-    return np.asarray(scores)
+            labels = pred.argmax(axis=-1)
+        return float(np.mean(labels == y_te))
+    return float(np.mean((pred.reshape(-1) - y_te) ** 2))
 
 
 #: The three networks of the classic Keras dropout tutorial (Brownlee 2016, Sonar data):

@@ -30,6 +30,7 @@ from dropoutcourse._validate import check_positive_int, check_seeds
 from dropoutcourse.crossval import (
     KERAS_TUTORIAL_CONTROLS,
     KERAS_TUTORIAL_MODELS,
+    _log,
     cross_validate,
     keras_tutorial_cv,
 )
@@ -84,26 +85,13 @@ TRAINING: dict[str, object] = {
 # --------------------------------------------------------------------------- helpers
 
 
-def _seeds(seeds: Iterable[int]) -> list[int]:
-    return check_seeds(seeds)
-
-
-def _positive_int(value: int, name: str) -> int:
-    return check_positive_int(value, name)
-
-
 def _hidden(hidden: Sequence[int] | int) -> tuple[int, ...]:
     if isinstance(hidden, numbers.Integral):
         hidden = (hidden,)
-    out = tuple(_positive_int(h, "hidden") for h in hidden)
+    out = tuple(check_positive_int(h, "hidden") for h in hidden)
     if not out:
         raise ValueError("hidden must list at least one layer width")
     return out
-
-
-def _log(verbose: bool, msg: str) -> None:
-    if verbose:
-        print(msg, flush=True)
 
 
 def _load(data, *, name: str, train_size: int, seed: int = 0):
@@ -127,6 +115,20 @@ def _train(data, configs, *, hidden, epochs, verbose, final_only=False, **kwargs
     return engine.train_replicas(
         data, configs, hidden=hidden, epochs=epochs, verbose=verbose, **settings
     )
+
+
+def _final_rows(data, configs, hidden, epochs: int, train_kwargs: dict) -> pd.DataFrame:
+    """The final rows (one per replica) of one quiet engine call that evaluates only at the end."""
+    result = _train(
+        data,
+        configs,
+        hidden=hidden,
+        epochs=epochs,
+        verbose=False,
+        final_only=True,
+        **train_kwargs,
+    )
+    return result.final()
 
 
 def _configs(variants: Mapping[str, Mapping], seeds: Sequence[int]) -> list:
@@ -242,9 +244,9 @@ def compare(
 
     What it shows is the claim ``flagship`` of :mod:`dropoutcourse.claims` (lecture 1).
     """
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     data = _load(data, name="mnist1d", train_size=1000)
-    epochs = _positive_int(epochs if epochs is not None else (150 if full else 50), "epochs")
+    epochs = check_positive_int(epochs if epochs is not None else (150 if full else 50), "epochs")
     configs = _configs(DEFAULT_VARIANTS if variants is None else variants, seeds)
     result = _train(
         data, configs, hidden=_hidden(hidden), epochs=epochs, verbose=verbose, **train_kwargs
@@ -289,16 +291,16 @@ def rate_sweep(
 
     if mode not in ("n_fixed", "pn_fixed"):
         raise ValueError(f"mode must be 'n_fixed' or 'pn_fixed', got {mode!r}")
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     rates = [check_rate(r, "rates") for r in rates]
     if not rates:
         raise ValueError("rates must contain at least one rate")
     if base_units is None:
         base_units = (256 if full else 128) if mode == "n_fixed" else (64 if full else 32)
-    base_units = _positive_int(base_units, "base_units")
-    depth = _positive_int(depth, "depth")
+    base_units = check_positive_int(base_units, "base_units")
+    depth = check_positive_int(depth, "depth")
     data = _load(data, name="digits", train_size=300)
-    epochs = _positive_int(epochs if epochs is not None else (200 if full else 60), "epochs")
+    epochs = check_positive_int(epochs if epochs is not None else (200 if full else 60), "epochs")
 
     by_width: dict[int, list[float]] = {}
     for r in rates:
@@ -307,16 +309,9 @@ def rate_sweep(
     for units, width_rates in by_width.items():
         t0 = time.perf_counter()
         variants = {f"rate {r:g}": {"hidden_rate": r} for r in width_rates}
-        result = _train(
-            data,
-            _configs(variants, seeds),
-            hidden=(units,) * depth,
-            epochs=epochs,
-            verbose=False,
-            final_only=True,
-            **train_kwargs,
-        )
-        frames.append(result.final().assign(units=units, mode=mode))
+        configs = _configs(variants, seeds)
+        final = _final_rows(data, configs, (units,) * depth, epochs, train_kwargs)
+        frames.append(final.assign(units=units, mode=mode))
         _log(
             verbose,
             f"  {mode}: {units} units, rates {width_rates}: {time.perf_counter() - t0:.1f} s",
@@ -355,10 +350,9 @@ def data_size_sweep(
     of :mod:`dropoutcourse.claims`.
     """
     from dropoutcourse._validate import check_rate
-    from dropoutcourse.engine import ReplicaConfig
 
-    seeds = _seeds(seeds)
-    sizes = sorted({_positive_int(n, "sizes") for n in sizes})
+    seeds = check_seeds(seeds)
+    sizes = sorted({check_positive_int(n, "sizes") for n in sizes})
     rates = [check_rate(r, "rates") for r in rates]
     if not sizes or not rates:
         raise ValueError("sizes and rates must not be empty")
@@ -368,36 +362,38 @@ def data_size_sweep(
         raise ValueError(
             f"sizes must be <= the data's training set ({data.n_train}), got {max(sizes)}"
         )
-    updates = _positive_int(updates if updates is not None else (2000 if full else 500), "updates")
-    max_epochs = _positive_int(max_epochs, "max_epochs")
+    updates = check_positive_int(
+        updates if updates is not None else (2000 if full else 500), "updates"
+    )
+    max_epochs = check_positive_int(max_epochs, "max_epochs")
     batch = int(train_kwargs.get("batch_size", TRAINING["batch_size"]))
     frames = []
     for n in sizes:
         t0 = time.perf_counter()
         epochs = min(max_epochs, max(1, math.ceil(updates / math.ceil(n / batch))))
-        configs = [
-            ReplicaConfig(
-                hidden_rate=r,
-                input_rate=input_rate if r > 0 else 0.0,
-                train_size=n,
-                seed=s,
-                label=f"rate {r:g}",
-            )
-            for r in rates
-            for s in seeds
-        ]
-        result = _train(
-            data,
-            configs,
-            hidden=_hidden(hidden),
-            epochs=epochs,
-            verbose=False,
-            final_only=True,
-            **train_kwargs,
-        )
-        frames.append(result.final().assign(epochs=epochs))
+        configs = _size_configs(n, rates, seeds, input_rate)
+        final = _final_rows(data, configs, _hidden(hidden), epochs, train_kwargs)
+        frames.append(final.assign(epochs=epochs))
         _log(verbose, f"  {n} examples, {epochs} epochs: {time.perf_counter() - t0:.1f} s")
     return pd.concat(frames, ignore_index=True)
+
+
+def _size_configs(n: int, rates: Sequence[float], seeds: Sequence[int], input_rate: float) -> list:
+    """One ``ReplicaConfig`` per (rate, seed) on the first ``n`` training examples, labelled
+    ``rate r``; ``input_rate`` only where there is hidden dropout."""
+    from dropoutcourse.engine import ReplicaConfig
+
+    return [
+        ReplicaConfig(
+            hidden_rate=r,
+            input_rate=input_rate if r > 0 else 0.0,
+            train_size=n,
+            seed=s,
+            label=f"rate {r:g}",
+        )
+        for r in rates
+        for s in seeds
+    ]
 
 
 def mc_vs_weight_scaling(
@@ -425,14 +421,14 @@ def mc_vs_weight_scaling(
     """
     from dropoutcourse._validate import check_rate
 
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     rate = check_rate(rate, "rate")
     if rate == 0:
         raise ValueError("rate must be > 0: without dropout there is nothing to sample")
-    ks = [_positive_int(k, "ks") for k in ks]
-    repeats = _positive_int(repeats, "repeats")
+    ks = [check_positive_int(k, "ks") for k in ks]
+    repeats = check_positive_int(repeats, "repeats")
     data = _load(data, name="mnist1d", train_size=1000)
-    epochs = _positive_int(epochs if epochs is not None else (150 if full else 50), "epochs")
+    epochs = check_positive_int(epochs if epochs is not None else (150 if full else 50), "epochs")
     configs = _configs({f"dropout {rate:g}": {"hidden_rate": rate}}, seeds)
     result = _train(
         data,
@@ -491,9 +487,9 @@ def regularizer_table(
     The claim ``regularisers`` of :mod:`dropoutcourse.claims` is the measured version on the
     flagship setting (lecture 4).
     """
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     data = _load(data, name="digits", train_size=300)
-    epochs = _positive_int(epochs if epochs is not None else (200 if full else 60), "epochs")
+    epochs = check_positive_int(epochs if epochs is not None else (200 if full else 60), "epochs")
     configs = _configs(REGULARIZERS if regularizers is None else regularizers, seeds)
     result = _train(
         data,

@@ -38,6 +38,34 @@ def network_diagram(
     their connections are removed. The circles carry ``gid`` ``"kept"``/``"dropped"`` and the
     connections ``gid="connection"``, so a test can count them.
     """
+    sizes = _check_layer_sizes(layer_sizes)
+    kept = _kept_units(masks, sizes)
+    if layer_names is None:
+        layer_names = ["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"]
+    if len(layer_names) != len(sizes):
+        raise ValueError(f"layer_names must have {len(sizes)} entries, got {len(layer_names)}")
+
+    height = max(sizes)
+    dx = 2.5  # horizontal distance between layers (units are 1 apart vertically)
+    ax = _new_ax(ax, figsize=(0.5 * dx * (len(sizes) - 1) + 1.6, 0.5 * height + 1.4))
+    ys = [np.arange(n)[::-1] - (n - 1) / 2.0 for n in sizes]
+    with use_course_style():
+        _draw_connections(ax, kept, ys, dx)
+        _draw_units(ax, kept, ys, dx)
+        _layout_diagram(ax, layer_names, dx, height)
+        n_dropped = int(sum((~k).sum() for k in kept))
+        if title is None:
+            title = (
+                "Standard network"
+                if n_dropped == 0
+                else f"Thinned network ({n_dropped} units dropped)"
+            )
+        ax.set_title(title)
+    return ax
+
+
+def _check_layer_sizes(layer_sizes: Sequence[int]) -> list[int]:
+    """``layer_sizes`` as ints; ValueError unless ≥ 2 layers of 1 to 40 units (integers)."""
     sizes = [int(s) for s in layer_sizes]
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least 2 layers, got {len(sizes)}")
@@ -47,6 +75,11 @@ def network_diagram(
         raise ValueError(
             f"layer_sizes must be integers in [1, 40] (a small picture), got {list(layer_sizes)}"
         )
+    return sizes
+
+
+def _kept_units(masks: Sequence[object | None] | None, sizes: list[int]) -> list[np.ndarray]:
+    """One boolean array per layer, True where :func:`network_diagram`'s mask keeps the unit."""
     if masks is None:
         masks = [None] * len(sizes)
     if len(masks) != len(sizes):
@@ -64,79 +97,75 @@ def network_diagram(
         if not np.all(np.isfinite(arr)) or np.any(arr < 0):
             raise ValueError(f"masks[{i}] must be 0 (dropped) or positive (kept), got {arr}")
         kept.append(arr > 0)
-    if layer_names is None:
-        layer_names = ["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"]
-    if len(layer_names) != len(sizes):
-        raise ValueError(f"layer_names must have {len(sizes)} entries, got {len(layer_names)}")
+    return kept
 
-    height = max(sizes)
-    radius = 0.18
-    dx = 2.5  # horizontal distance between layers (units are 1 apart vertically)
-    ax = _new_ax(ax, figsize=(0.5 * dx * (len(sizes) - 1) + 1.6, 0.5 * height + 1.4))
-    ys = [np.arange(n)[::-1] - (n - 1) / 2.0 for n in sizes]
-    with use_course_style():
-        for layer in range(len(sizes) - 1):
-            for a in np.flatnonzero(kept[layer]):
-                for b in np.flatnonzero(kept[layer + 1]):
-                    (line,) = ax.plot(
-                        [dx * layer, dx * (layer + 1)],
-                        [ys[layer][a], ys[layer + 1][b]],
-                        color="#666666",
-                        linewidth=0.7,
-                        alpha=0.6,
-                        zorder=1,
-                    )
-                    line.set_gid("connection")
-        for layer, n in enumerate(sizes):
-            color = (
-                _color(0)
-                if 0 < layer < len(sizes) - 1
-                else (_color(2) if layer == 0 else _color(1))
-            )
-            for u in range(n):
-                x, y = dx * layer, ys[layer][u]
-                on = bool(kept[layer][u])
-                circle = Circle(
-                    (x, y),
-                    radius,
-                    facecolor=color if on else DROPPED_COLOR,
-                    edgecolor="black" if on else "#888888",
-                    linewidth=1.0,
-                    zorder=2,
+
+def _draw_connections(ax: Axes, kept: list[np.ndarray], ys: list[np.ndarray], dx: float) -> None:
+    """A line (``gid="connection"``) between every two kept units of neighbouring layers."""
+    for layer in range(len(kept) - 1):
+        for a in np.flatnonzero(kept[layer]):
+            for b in np.flatnonzero(kept[layer + 1]):
+                (line,) = ax.plot(
+                    [dx * layer, dx * (layer + 1)],
+                    [ys[layer][a], ys[layer + 1][b]],
+                    color="#666666",
+                    linewidth=0.7,
+                    alpha=0.6,
+                    zorder=1,
                 )
-                circle.set_gid("kept" if on else "dropped")
-                ax.add_patch(circle)
-                if not on:
-                    d = radius * 0.75
-                    for sx in (1, -1):
-                        (cross,) = ax.plot(
-                            [x - d, x + d],
-                            [y - sx * d, y + sx * d],
-                            color="#555555",
-                            linewidth=1.2,
-                            zorder=3,
-                        )
-                        cross.set_gid("cross")
-        ax.set_xlim(-0.8, dx * (len(sizes) - 1) + 0.8)
-        ax.set_ylim(-height / 2.0 - 0.3, height / 2.0 + 0.3)
-        ax.set_aspect("equal")
-        ax.set_xticks(dx * np.arange(len(sizes)))
-        ax.set_xticklabels(list(layer_names))
-        ax.set_yticks([])
-        ax.grid(False)
-        for side in ("top", "right", "left", "bottom"):
-            ax.spines[side].set_visible(False)
-        ax.tick_params(axis="x", length=0)
-        ax.set_xlabel("layer")
-        n_dropped = int(sum((~k).sum() for k in kept))
-        if title is None:
-            title = (
-                "Standard network"
-                if n_dropped == 0
-                else f"Thinned network ({n_dropped} units dropped)"
+                line.set_gid("connection")
+
+
+def _draw_units(
+    ax: Axes, kept: list[np.ndarray], ys: list[np.ndarray], dx: float, radius: float = 0.18
+) -> None:
+    """A circle per unit (``gid`` "kept"/"dropped"), coloured by layer; dropped ones crossed."""
+    for layer, layer_kept in enumerate(kept):
+        color = _color(0) if 0 < layer < len(kept) - 1 else (_color(2) if layer == 0 else _color(1))
+        for u in range(layer_kept.size):
+            x, y = dx * layer, ys[layer][u]
+            on = bool(layer_kept[u])
+            circle = Circle(
+                (x, y),
+                radius,
+                facecolor=color if on else DROPPED_COLOR,
+                edgecolor="black" if on else "#888888",
+                linewidth=1.0,
+                zorder=2,
             )
-        ax.set_title(title)
-    return ax
+            circle.set_gid("kept" if on else "dropped")
+            ax.add_patch(circle)
+            if not on:
+                _draw_cross(ax, x, y, radius * 0.75)
+
+
+def _draw_cross(ax: Axes, x: float, y: float, d: float) -> None:
+    """An × of half-width ``d`` over the point (x, y), each stroke ``gid="cross"``."""
+    for sx in (1, -1):
+        (cross,) = ax.plot(
+            [x - d, x + d],
+            [y - sx * d, y + sx * d],
+            color="#555555",
+            linewidth=1.2,
+            zorder=3,
+        )
+        cross.set_gid("cross")
+
+
+def _layout_diagram(ax: Axes, layer_names: Sequence[str], dx: float, height: int) -> None:
+    """Limits, equal aspect, layer names as x tick labels; no grid, spines or y ticks."""
+    n_layers = len(layer_names)
+    ax.set_xlim(-0.8, dx * (n_layers - 1) + 0.8)
+    ax.set_ylim(-height / 2.0 - 0.3, height / 2.0 + 0.3)
+    ax.set_aspect("equal")
+    ax.set_xticks(dx * np.arange(n_layers))
+    ax.set_xticklabels(list(layer_names))
+    ax.set_yticks([])
+    ax.grid(False)
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="x", length=0)
+    ax.set_xlabel("layer")
 
 
 def image_grid(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,9 +43,6 @@ class PairedDifference:
     confidence: float
     #: standard error of the mean (with the Nadeau–Bengio factor when one was given)
     se: float = math.nan
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
 
     def __str__(self) -> str:
         pct = round(self.confidence * 100)

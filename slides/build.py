@@ -35,8 +35,11 @@ FIGURES = BUILD / "figures"
 NODE = SLIDES / "node_modules"
 REVEAL = NODE / "reveal.js"
 KATEX = NODE / "katex" / "dist"
-# slides/figures.py and slides/claim_numbers.py are imported as modules; the package from ROOT
-sys.path[:0] = [str(SLIDES), str(ROOT)]
+# slides/figures.py and slides/claim_numbers.py are imported as modules; the package from ROOT;
+# tools/chromium.py (the Chromium finder the browser tests share)
+sys.path[:0] = [str(SLIDES), str(ROOT), str(ROOT / "tools")]
+
+from chromium import CHROMIUM_ARGS, find_chromium  # noqa: E402
 
 # the lecture notebooks that go with each deck, by deck number
 NOTEBOOKS = {
@@ -54,17 +57,6 @@ NOTEBOOKS = {
 SLIDE_SEPARATOR = r"\r?\n---\r?\n"
 NOTES_SEPARATOR = r"^Note:"
 FIGURE_REF = re.compile(r"\]\(figures/([A-Za-z0-9_\-]+)\.png\)")
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
 
 THEME = "white"
 EXTRA_CSS = """
@@ -381,23 +373,13 @@ def build_figures(decks: list[Path], force: bool) -> None:
 
 
 # --------------------------------------------------------------------------- PDFs
-def find_chromium() -> str | None:
-    env = os.environ.get("CHROMIUM")
-    if env:
-        return env
-    for name in CHROMIUM_NAMES:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 def print_pdf(chromium: str, deck_html_path: Path, pdf: Path) -> None:
     url = deck_html_path.resolve().as_uri() + "?print-pdf"
     with tempfile.TemporaryDirectory(prefix="slides-chromium-") as profile:
         cmd = [
             chromium,
-            *CHROMIUM_FLAGS,
+            "--headless",
+            *CHROMIUM_ARGS,
             f"--user-data-dir={profile}",
             "--no-pdf-header-footer",
             "--run-all-compositor-stages-before-draw",

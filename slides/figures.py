@@ -280,7 +280,6 @@ def variance_shift(path: Path) -> None:
 # --------------------------------------------------------------------------- experiments
 # A figure that shows a claim's experiment draws that claim's run (``claims.run(name).data``):
 # the deck's rendered numbers, the notebook and the claim tests all come from that one run.
-SEEDS = range(5)
 
 
 def _error_pct(df):

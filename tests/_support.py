@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -12,16 +11,6 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-#: headless flags: no sandbox (containers), no GPU, no background traffic or first-run pages
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def load_script(name: str, path: Path) -> ModuleType:
@@ -36,9 +25,10 @@ def load_script(name: str, path: Path) -> ModuleType:
     return module
 
 
-def find_chromium() -> str | None:
-    """``$CHROMIUM`` or the first Chromium/Chrome on the PATH (None if there is none)."""
-    return os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+# the finder and flags the slide build uses too (one copy, in tools/chromium.py)
+_chromium = load_script("chromium", ROOT / "tools" / "chromium.py")
+CHROMIUM_ARGS = _chromium.CHROMIUM_ARGS
+find_chromium = _chromium.find_chromium
 
 
 def require_chromium(purpose: str = "the browser tests") -> str:

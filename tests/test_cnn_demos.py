@@ -102,11 +102,11 @@ def test_variance_shift_measured_with_keras_batchnorm():
 
 
 def test_train_cnn_replicas_rows_and_weights_match_models_cnn():
-    from dropoutcourse import data, models
+    from dropoutcourse import cnn_engine, data, models
 
     d = data.load_digits_images(train_size=64, seed=0)
     variants = {"none": {"dropout": "none"}, "spatial": {"dropout": "spatial", "rate": 0.3}}
-    df, net = cnn_demos.train_cnn_replicas(d, variants, seeds=[0, 1], epochs=2, return_net=True)
+    df, net = cnn_engine.train_cnn_replicas(d, variants, seeds=[0, 1], epochs=2, return_net=True)
     assert list(df["label"]) == ["none", "none", "spatial", "spatial"]
     assert df[["train_acc", "test_acc"]].apply(lambda c: c.between(0, 1)).all().all()
     # replica 2 is a plain models.cnn with other weights: same inference output as the engine

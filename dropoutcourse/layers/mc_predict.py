@@ -120,6 +120,18 @@ def mc_predict(
         batch_size = check_positive_int(batch_size, "batch_size")
     if seed is not None:
         seed = check_seed(seed)  # it becomes a SeedGenerator state, an unsigned integer
+    _check_dropout_layers(model)
+    samples = []
+    with _dropout_always_on(model, seed):
+        for _ in range(n_samples):
+            samples.append(_one_pass(model, x, batch_size))
+    samples = np.stack(samples)  # (n_samples, *output_shape)
+    return samples.mean(axis=0), samples.std(axis=0)
+
+
+def _check_dropout_layers(model: keras.Model) -> None:
+    """ValueError for RNN dropout (not switched on); a warning (at mc_predict's caller) when the
+    model has no dropout-family layer."""
     layers = list(_all_layers(model))
     rnn = [
         layer.name
@@ -138,23 +150,21 @@ def mc_predict(
             "mc_predict found no dropout-family layer in the model: every pass is the same "
             "and std is 0",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the line that called mc_predict
         )
+
+
+def _one_pass(model: keras.Model, x, batch_size: int | None) -> np.ndarray:
+    """One forward pass (inference mode but for the layers switched on), in batches if asked."""
 
     def forward(inputs) -> np.ndarray:
         return ops.convert_to_numpy(model(inputs, training=False))
 
-    samples = []
-    with _dropout_always_on(model, seed):
-        for _ in range(n_samples):
-            if batch_size is None:
-                samples.append(forward(x))
-            else:
-                n = len(keras.tree.flatten(x)[0])
-                batches = [
-                    forward(keras.tree.map_structure(lambda a, s=start: a[s : s + batch_size], x))
-                    for start in range(0, n, batch_size)
-                ]
-                samples.append(np.concatenate(batches, axis=0))
-    samples = np.stack(samples)  # (n_samples, *output_shape)
-    return samples.mean(axis=0), samples.std(axis=0)
+    if batch_size is None:
+        return forward(x)
+    n = len(keras.tree.flatten(x)[0])
+    batches = [
+        forward(keras.tree.map_structure(lambda a, s=start: a[s : s + batch_size], x))
+        for start in range(0, n, batch_size)
+    ]
+    return np.concatenate(batches, axis=0)
