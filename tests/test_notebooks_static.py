@@ -71,6 +71,15 @@ def test_package_imported_before_tensorflow(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_cells_carry_no_tooling_comments(path):
+    """Lint and import-order pragmas are set once in pyproject.toml, out of the students' way."""
+    pragma = re.compile(r"#\s*(isort:|noqa|type:\s*ignore|fmt:|ruff:)")
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] == "code":
+            assert not pragma.search(_source(cell)), f"cell {i} carries a tooling comment"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_network_and_short_cells(path):
     for i, cell in enumerate(_cells(path)):
         if cell["cell_type"] != "code":
