@@ -26,7 +26,6 @@ between, say, dropout rates less noisy.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,11 +35,17 @@ import pandas as pd
 
 from dropoutcourse import _replicas
 from dropoutcourse._validate import (
+    check_choice,
     check_finite_array,
     check_labels,
+    check_nonneg_float,
+    check_nonneg_int,
+    check_positive_float,
     check_positive_int,
     check_rate,
     check_same_length,
+    check_seed,
+    check_unit_interval,
 )
 from dropoutcourse.data import Dataset
 from dropoutcourse.switches import effective_rate
@@ -78,29 +83,18 @@ class ReplicaConfig:
         # frozen dataclass: normalise the fields with object.__setattr__
         object.__setattr__(self, "hidden_rate", check_rate(self.hidden_rate, "hidden_rate"))
         object.__setattr__(self, "input_rate", check_rate(self.input_rate, "input_rate"))
-        if not _is_real(self.l2) or not 0 <= self.l2 < math.inf:
-            raise ValueError(f"l2 must be a finite real number >= 0, got {self.l2!r}")
-        object.__setattr__(self, "l2", float(self.l2))
+        object.__setattr__(self, "l2", check_nonneg_float(self.l2, "l2"))
         if self.max_norm is not None:
-            if not _is_real(self.max_norm) or not 0 < self.max_norm < math.inf:
-                raise ValueError(f"max_norm must be None or a number > 0, got {self.max_norm!r}")
-            object.__setattr__(self, "max_norm", float(self.max_norm))
+            object.__setattr__(self, "max_norm", check_positive_float(self.max_norm, "max_norm"))
         if not isinstance(self.gaussian, bool | np.bool_):
             raise TypeError(f"gaussian must be True or False, got {self.gaussian!r}")
         if self.train_size is not None:
             object.__setattr__(
                 self, "train_size", check_positive_int(self.train_size, "train_size")
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
-            raise TypeError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        object.__setattr__(self, "seed", check_seed(self.seed, "seed"))
         if not isinstance(self.label, str):
             raise TypeError(f"label must be a string, got {self.label!r}")
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(value)
 
 
 # --------------------------------------------------------------------------- the network
@@ -229,10 +223,7 @@ class TrainResult:
         x = np.asarray(x, np.float32).reshape(len(x), -1)
         if x.shape[1] != self._net.sizes[0]:
             raise ValueError(f"x must have {self._net.sizes[0]} features, got {x.shape[1]}")
-        if isinstance(mc_samples, bool) or not isinstance(mc_samples, numbers.Integral):
-            raise TypeError(f"mc_samples must be an integer >= 0, got {mc_samples!r}")
-        if mc_samples < 0:
-            raise ValueError(f"mc_samples must be an integer >= 0, got {mc_samples}")
+        mc_samples = check_nonneg_int(mc_samples, "mc_samples")
         x_t = tf.constant(x)
         finish = (lambda z: z) if self.n_classes == 0 else tf.nn.softmax
         if mc_samples == 0:
@@ -323,12 +314,9 @@ def train_replicas(
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     eval_every = check_positive_int(eval_every, "eval_every")
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
-    if not _is_real(learning_rate) or not learning_rate > 0:
-        raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
-    if not _is_real(momentum) or not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    optimizer = check_choice(optimizer, "optimizer", ("sgd", "adam"))
+    learning_rate = check_positive_float(learning_rate, "learning_rate")
+    momentum = check_unit_interval(momentum, "momentum")
     n_train = len(data.x_train)
     sizes = [n_train if c.train_size is None else c.train_size for c in configs]
     if max(sizes) > n_train:

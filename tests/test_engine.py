@@ -275,6 +275,11 @@ def test_adam_and_images_and_regression(digits):
         ({"max_norm": 0.0}, ValueError, "max_norm"),
         ({"train_size": 0}, ValueError, "train_size"),
         ({"seed": -1}, ValueError, "seed"),
+        ({"seed": 2**32}, ValueError, r"seed must be an integer in \[0, 2\*\*32\)"),
+        ({"seed": 1.5}, TypeError, "seed"),
+        ({"l2": "0.1"}, TypeError, "l2"),
+        ({"l2": float("inf")}, ValueError, "l2.*finite"),
+        ({"max_norm": True}, TypeError, "max_norm"),
         ({"gaussian": "yes"}, TypeError, "gaussian"),
     ],
 )
@@ -294,6 +299,7 @@ def test_bad_config(kwargs, error, match):
         ([ReplicaConfig()], {"optimizer": "rmsprop"}, ValueError, "optimizer"),
         ([ReplicaConfig()], {"learning_rate": 0.0}, ValueError, "learning_rate"),
         ([ReplicaConfig()], {"momentum": 1.0}, ValueError, "momentum"),
+        ([ReplicaConfig()], {"learning_rate": "0.1"}, TypeError, "learning_rate"),
         ([ReplicaConfig(train_size=301)], {}, ValueError, r"train_size must be in \[1, 300\]"),
     ],
 )
@@ -305,6 +311,8 @@ def test_bad_arguments(digits, configs, kwargs, error, match):
 def test_bad_predict_arguments(small, digits):
     with pytest.raises(ValueError, match="mc_samples"):
         small.predict_proba(digits.x_test, mc_samples=-1)
+    with pytest.raises(TypeError, match="mc_samples"):
+        small.predict_proba(digits.x_test, mc_samples=2.5)
     with pytest.raises(ValueError, match="features"):
         small.predict_proba(digits.x_test[:, :10])
 
