@@ -89,14 +89,6 @@ def check_ndim(x: np.ndarray, ndim: int, name: str = "x", *, at_least: bool = Fa
         )
 
 
-def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
-    """Check that two arrays have the same shape; the message names both."""
-    if a.shape != b.shape:
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}"
-        )
-
-
 def check_broadcastable(small: np.ndarray, big: np.ndarray, name_small: str, name_big: str) -> None:
     """Check that ``small`` broadcasts to ``big``'s shape *without* changing that shape."""
     try:

@@ -11,7 +11,6 @@ from dropoutcourse._validate import (
     check_positive_int,
     check_rate,
     check_rng,
-    check_same_shape,
 )
 
 
@@ -109,12 +108,6 @@ def test_check_ndim():
         check_ndim(np.ones(2), 2)
     with pytest.raises(ValueError, match="at least 3"):
         check_ndim(np.ones((2, 3)), 3, at_least=True)
-
-
-def test_check_same_shape():
-    check_same_shape(np.ones((2, 3)), np.zeros((2, 3)), "a", "b")
-    with pytest.raises(ValueError, match=r"a and b .* \(2, 3\) and \(3, 2\)"):
-        check_same_shape(np.ones((2, 3)), np.zeros((3, 2)), "a", "b")
 
 
 def test_check_broadcastable():
