@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -85,8 +86,8 @@ def index_page(readme: str, lectures: list[Lecture], homework_titles: dict[str, 
             "</tr>"
         )
     table = (
-        '<table class="syllabus">\n<thead><tr><th>Lecture</th><th>Notebook</th><th>Slides</th>'
-        "<th>Homework</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+        '<div class="syllabus-wrap"><table class="syllabus">\n<thead><tr><th>Lecture</th><th>Notebook</th><th>Slides</th>'
+        "<th>Homework</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table></div>"
     )
     toc = "\n".join(
         ["```{toctree}", ":hidden:", ":caption: Lectures", ""]
@@ -98,10 +99,35 @@ def index_page(readme: str, lectures: list[Lecture], homework_titles: dict[str, 
     return f"{title}\n\n{intro}\n\n## Syllabus\n\n{table}\n\n{toc}\n"
 
 
+def lecture_links(lec: Lecture, homework_titles: dict[str, str]) -> str:
+    """The strip shown under a lecture page's title: its deck, handout, homework, notebook."""
+    links = [
+        f'<a href="../slides/{lec.deck}.html">Slides</a>',
+        f'<a href="../slides/{lec.deck}.pdf">PDF handout</a>',
+        *(
+            f'<a href="../homework/{h}.html">{html.escape(homework_titles[h])}</a>'
+            for h in lec.homework
+        ),
+        f'<a href="{lec.notebook}" download>Notebook (.ipynb)</a>',
+    ]
+    return '<p class="lecture-links">' + " · ".join(links) + "</p>"
+
+
+def with_links_after_title(notebook: dict, strip: str) -> dict:
+    """A copy of ``notebook`` with ``strip`` right under its title (the first cell's ``# `` line)."""
+    import copy
+
+    out = copy.deepcopy(notebook)
+    first = out["cells"][0]
+    title, _, rest = "".join(first["source"]).partition("\n")
+    if first["cell_type"] != "markdown" or not title.startswith("# "):
+        raise ValueError("a lecture notebook must open with a Markdown cell starting '# Title'")
+    first["source"] = f"{title}\n\n{strip}\n\n{rest.lstrip()}"
+    return out
+
+
 def notebook_title(path: Path) -> str:
     """The first Markdown heading of a notebook (its page title)."""
-    import json
-
     for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
         if cell["cell_type"] == "markdown":
             for line in "".join(cell["source"]).splitlines():
@@ -130,12 +156,18 @@ def stage(stage_dir: Path) -> Path:
     (extra / "homework").mkdir()
 
     shutil.copy(HERE / "conf.py", stage_dir / "conf.py")
+    shutil.copy(HERE / "course.css", stage_dir / "_static" / "course.css")
     (stage_dir / "index.md").write_text(index_page(readme, lectures, homework_titles))
     setup = readme_section(readme, "## Two commands", "## The slides")
     (stage_dir / "setup.md").write_text("# Setting up\n\n" + setup)
     for lec in lectures:
         nb = ROOT / "notebooks" / lec.notebook
-        shutil.copy(nb, stage_dir / "lectures")
+        page = with_links_after_title(
+            json.loads(nb.read_text(encoding="utf-8")), lecture_links(lec, homework_titles)
+        )
+        (stage_dir / "lectures" / lec.notebook).write_text(
+            json.dumps(page, indent=1, ensure_ascii=False)
+        )
         shutil.copy(nb, extra / "lectures")  # downloadable, to open in JupyterLab
         for suffix in (".html", ".pdf"):
             deck = decks / f"{lec.deck}{suffix}"

@@ -19,6 +19,7 @@ nb_execution_mode = "off"
 nb_ipywidgets_js = {}  # the default loads scripts from a CDN; live widgets need a kernel anyway
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 nb_output_stderr = "show"
+nb_merge_streams = True  # Keras' per-epoch lines as one block, as in JupyterLab
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 
@@ -44,16 +45,24 @@ mathjax2_config = {
     "messageStyle": "none",
 }
 
-html_theme = "alabaster"
+# sphinx-book-theme (from the lock): navigation by lecture on the left, the page's sections
+# on the right, a menu button at phone width. No repository, launch or download buttons: the
+# site is offline and every page's downloads are linked in its own text.
+html_theme = "sphinx_book_theme"
 html_title = "dropoutcourse"
 html_static_path = ["_static"]
+html_css_files = ["course.css"]
 html_extra_path = ["_extra"]  # slide decks, PDF handouts, downloadable notebooks
 html_copy_source = False
 html_show_sourcelink = False
-html_theme_options = {
-    "description": "Dropout regularization, from first intuition to practice",
-    "font_family": "sans-serif",
-    "head_font_family": "sans-serif",
-}
 html_show_sphinx = False
-html_theme_options["show_powered_by"] = False
+html_last_updated_fmt = None
+html_theme_options = {
+    "home_page_in_toc": True,
+    "show_navbar_depth": 1,
+    "show_toc_level": 2,
+    "use_download_button": False,
+    "use_fullscreen_button": False,
+    "use_repository_button": False,
+    "search_bar_text": "Search the course…",
+}

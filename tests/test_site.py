@@ -139,6 +139,29 @@ def test_lecture_pages_show_the_stored_outputs():
         assert len(images) >= stored > 0, f"{nb.name}: {len(images)} figures of {stored}"
 
 
+def test_every_lecture_page_links_its_deck_handout_homework_and_notebook():
+    lectures = site_build.syllabus((ROOT / "README.md").read_text(), HOMEWORK)
+    for lec in lectures:
+        links = set(parse(built(f"lectures/{lec.notebook[:-6]}.html")).links)
+        wanted = {f"../slides/{lec.deck}.html", f"../slides/{lec.deck}.pdf", lec.notebook}
+        wanted |= {f"../homework/{h}.html" for h in lec.homework}
+        assert wanted <= links, f"{lec.notebook}: missing {wanted - links}"
+
+
+def test_the_link_strip_goes_under_the_title_and_needs_one():
+    notebook = {"cells": [{"cell_type": "markdown", "source": ["# 9. A title\n", "Intro."]}]}
+    page = site_build.with_links_after_title(notebook, "<p>links</p>")
+    assert "".join(page["cells"][0]["source"]) == "# 9. A title\n\n<p>links</p>\n\nIntro."
+    assert notebook["cells"][0]["source"] == ["# 9. A title\n", "Intro."]  # not modified
+    with pytest.raises(ValueError, match="# Title"):
+        site_build.with_links_after_title({"cells": [{"cell_type": "code", "source": ""}]}, "x")
+
+
+def test_site_uses_the_course_theme():
+    page = built("index.html").read_text(encoding="utf-8")
+    assert "sphinx-book-theme" in page and "_static/course.css" in page
+
+
 @pytest.mark.parametrize("hw", HOMEWORK)
 def test_homework_pages_hold_no_solution(hw, tmp_path):
     homework_build = _load("homework_build", ROOT / "homework" / "build.py")
@@ -279,4 +302,50 @@ def test_every_page_loads_offline_in_chromium_with_math_typeset():
             page.close()
         browser.close()
     assert len(pages) >= len(NOTEBOOKS) + len(HOMEWORK) + 1
+    assert not problems, problems
+
+
+# desktop and phone: the page never scrolls sideways, the site title is one unbroken line on
+# a desktop, and on a phone the lecture navigation sits behind its menu button
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+_OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+_TITLE_LINES = """() => { const t = document.querySelector('.logo__title'); if (!t) return -1;
+  return Math.round(t.getBoundingClientRect().height / parseFloat(getComputedStyle(t).lineHeight));
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS, ids=str)
+def test_pages_fit_the_screen_at_desktop_and_phone_width(width):
+    executable = require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    root = HTML.resolve()
+    names = ["index.html", "setup.html"]
+    names += [f"lectures/{nb.stem}.html" for nb in NOTEBOOKS]
+    names += [f"homework/{hw}.html" for hw in HOMEWORK]
+    w, h = WIDTHS[width]
+    problems = []
+    with static_host(root) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": w, "height": h})
+        for name in names:
+            page.goto(f"{base}/{name}")
+            page.wait_for_load_state("load")
+            if (extra := page.evaluate(_OVERFLOW)) > 0:
+                problems.append(f"{name}: {extra} px wider than the screen")
+        page.goto(f"{base}/index.html")
+        page.wait_for_load_state("load")
+        nav = page.locator(".bd-sidebar-primary a[href*='lectures/']").first
+        if width == "desktop":
+            if page.evaluate(_TITLE_LINES) != 1:
+                problems.append("the site title does not fit on one line")
+            if not nav.is_visible():
+                problems.append("the lecture navigation is hidden on a desktop")
+        else:
+            if nav.is_visible():
+                problems.append("the lecture navigation covers the page on a phone")
+            page.locator("button.primary-toggle:visible").first.click()
+            nav.wait_for(state="visible", timeout=5_000)
+        browser.close()
     assert not problems, problems
