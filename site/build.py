@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "site"
 DEFAULT_OUT = HERE / "_build"
-ROW = re.compile(r"^\|\s*(\d+)\.\s*(.+?)\s*\|(.+)\|(.+)\|(.+)\|\s*$")
 
 
 @dataclass(frozen=True)
@@ -38,21 +37,51 @@ class Lecture:
     homework: tuple[str, ...]  # homework folder names in homework/dist/
 
 
+def _table_rows(readme: str) -> list[list]:
+    """The body rows of the README's first table: per row, its cells' inline tokens."""
+    from markdown_it import MarkdownIt
+
+    rows: list[list] = []
+    row: list | None = None
+    in_body = False
+    for token in MarkdownIt("commonmark").enable("table").parse(readme):
+        if token.type == "tbody_open":
+            in_body = True
+        elif token.type == "tbody_close":
+            break
+        elif in_body and token.type == "tr_open":
+            row = []
+        elif in_body and token.type == "inline" and row is not None:
+            row.append(token)
+        elif in_body and token.type == "tr_close" and row is not None:
+            rows.append(row)
+    return rows
+
+
+def _link(cell, folder: str, suffix: str) -> str | None:
+    """The file name of the first link (or `code` path) in ``cell`` into ``folder``/*``suffix``."""
+    for child in cell.children or []:
+        target = child.attrs.get("href") if child.type == "link_open" else child.content
+        if isinstance(target, str) and target.startswith(f"{folder}/") and target.endswith(suffix):
+            return Path(target).name
+    return None
+
+
 def syllabus(readme: str, homework_names: list[str]) -> list[Lecture]:
     """The lectures of the README's table, with their notebook, deck and homework."""
     lectures = []
-    for line in readme.splitlines():
-        match = ROW.match(line)
-        if not match:
-            continue
-        number, title, nb_cell, deck_cell, hw_cell = match.groups()
-        notebook = re.search(r"notebooks/([\w.-]+\.ipynb)", nb_cell)
-        deck = re.search(r"slides/([\w-]+)\.md", deck_cell)
-        if not (notebook and deck):
-            raise ValueError(f"README syllabus row without a notebook or deck link: {line!r}")
-        numbers = re.findall(r"HW(\d+)", hw_cell)
+    for cells in _table_rows(readme):
+        if len(cells) != 4:
+            raise ValueError(f"README syllabus rows have 4 columns, got {len(cells)}")
+        number, _, title = cells[0].content.partition(". ")
+        notebook = _link(cells[1], "notebooks", ".ipynb")
+        deck = _link(cells[2], "slides", ".md")
+        if not (number.isdigit() and notebook and deck):
+            row = " | ".join(c.content for c in cells)
+            raise ValueError(f"README syllabus row without a number, notebook or deck: {row!r}")
+        numbers = re.findall(r"HW(\d+)", cells[3].content)
         homework = tuple(n for k in numbers for n in homework_names if n.startswith(f"hw{k}-"))
-        lectures.append(Lecture(int(number), title, notebook.group(1), deck.group(1), homework))
+        lectures.append(Lecture(int(number), title.strip(), notebook, deck[:-3], homework))
     if not lectures:
         raise ValueError("README.md has no syllabus table (| 1. Title | notebook | slides | hw |)")
     return lectures

@@ -24,7 +24,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -291,9 +290,6 @@ const config = {config};
 if (/print-pdf/i.test(window.location.search)) {{
   // handouts get the speaker notes on a page after each slide
   config.showNotes = "separate-page";
-  // reveal.js lays out the print view in requestAnimationFrame steps, which never fire in
-  // `chromium --headless --print-to-pdf`; timers do (and advance with --virtual-time-budget)
-  window.requestAnimationFrame = (cb) => setTimeout(() => cb(performance.now()), 16);
 }}
 Reveal.initialize(Object.assign(config, {{
   plugins: [RevealMarkdown, RevealNotes, RevealMath.KaTeX],
@@ -373,29 +369,39 @@ def build_figures(decks: list[Path], force: bool) -> None:
 
 
 # --------------------------------------------------------------------------- PDFs
-def print_pdf(chromium: str, deck_html_path: Path, pdf: Path) -> None:
-    url = deck_html_path.resolve().as_uri() + "?print-pdf"
-    with tempfile.TemporaryDirectory(prefix="slides-chromium-") as profile:
-        cmd = [
-            chromium,
-            "--headless",
-            *CHROMIUM_ARGS,
-            f"--user-data-dir={profile}",
-            "--no-pdf-header-footer",
-            "--run-all-compositor-stages-before-draw",
-            "--virtual-time-budget=10000",
-            f"--print-to-pdf={pdf}",
-            url,
-        ]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-    if res.returncode != 0 or not pdf.exists() or pdf.stat().st_size < 1000:
-        raise RuntimeError(
-            f"Chromium could not print {pdf.name} (exit {res.returncode}):\n{res.stderr[-2000:]}"
-        )
+def print_pdfs(chromium: str, decks: list[Path], on_done=None) -> None:
+    """Print each deck's handout (``deck.pdf`` beside ``deck.html``) with Playwright.
+
+    reveal.js lays out its print view (``?print-pdf``: a page per slide, then its notes) and
+    marks itself ready; the page is printed at the size its print CSS asks for.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            for deck_html_path in decks:
+                pdf = deck_html_path.with_suffix(".pdf")
+                page = browser.new_page()
+                page.goto(deck_html_path.resolve().as_uri() + "?print-pdf")
+                page.wait_for_function(
+                    "() => window.Reveal && Reveal.isReady() && document.querySelector('.pdf-page')",
+                    timeout=120_000,
+                )
+                page.wait_for_load_state("networkidle")
+                page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+                page.close()
+                if on_done is not None:
+                    on_done(pdf)
+        finally:
+            browser.close()
 
 
 def count_pdf_pages(pdf: Path) -> int:
-    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf.read_bytes()))
+    """Pages of a PDF file, read by pypdf."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(pdf).pages)
 
 
 # --------------------------------------------------------------------------- main
@@ -434,14 +440,13 @@ def main(argv: list[str] | None = None) -> int:
         log(f"skipping PDFs: {msg}")
         want_pdf = False
     if want_pdf:
-        for out in built:
-            t = time.perf_counter()
-            pdf = out.with_suffix(".pdf")
-            print_pdf(chromium, out, pdf)
-            log(
-                f"{pdf.relative_to(ROOT)}: {count_pdf_pages(pdf)} pages "
-                f"({time.perf_counter() - t:.1f} s)"
-            )
+        t = time.perf_counter()
+
+        def report(pdf: Path) -> None:
+            log(f"{pdf.relative_to(ROOT)}: {count_pdf_pages(pdf)} pages")
+
+        print_pdfs(chromium, built, on_done=report)
+        log(f"{len(built)} PDF handout(s) in {time.perf_counter() - t:.1f} s")
 
     (BUILD / "numbers.json").write_text(json.dumps(RENDERED, indent=1), encoding="utf-8")
     all_decks = deck_paths()

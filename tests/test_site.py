@@ -103,6 +103,24 @@ def test_syllabus_rejects_a_readme_without_its_table():
         site_build.syllabus("# A title\n\nno table here\n", HOMEWORK)
 
 
+def test_syllabus_rejects_a_row_without_its_notebook_link():
+    readme = (
+        "# T\n\n| Lecture | Notebook | Slides | Homework |\n|---|---|---|---|\n"
+        "| 1. A lecture | no link here | `slides/01-a.md` | — |\n"
+    )
+    with pytest.raises(ValueError, match="1. A lecture"):
+        site_build.syllabus(readme, HOMEWORK)
+    good = readme.replace("no link here", "[01-A](notebooks/01-A.ipynb)")
+    (lecture,) = site_build.syllabus(good, HOMEWORK)
+    assert (lecture.number, lecture.title, lecture.notebook, lecture.deck, lecture.homework) == (
+        1,
+        "A lecture",
+        "01-A.ipynb",
+        "01-a",
+        (),
+    )
+
+
 def test_site_build_names_the_missing_inputs(tmp_path, monkeypatch):
     monkeypatch.setattr(site_build, "ROOT", tmp_path)
     (tmp_path / "README.md").write_text((ROOT / "README.md").read_text())
