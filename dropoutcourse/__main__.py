@@ -24,10 +24,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-# TensorFlow is already silenced by the package's __init__; the CLI also draws headless
-os.environ.setdefault("MPLBACKEND", "Agg")
-
-from dropoutcourse.report import QUICK  # noqa: E402  (the experiments --only accepts)
+from dropoutcourse.report import QUICK  # the experiments --only accepts
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m dropoutcourse`` and of the ``dropoutcourse`` console script."""
     args = _parser().parse_args(argv)
+    # the CLI draws headless (TensorFlow is already silenced by the package's __init__); set
+    # here, when the CLI runs, not when the module is imported
+    os.environ.setdefault("MPLBACKEND", "Agg")
     if args.command == "reproduce":
         if args.seeds < 1:
             _parser().error("--seeds must be >= 1")

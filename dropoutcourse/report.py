@@ -10,13 +10,9 @@ that need no training. The command line (:mod:`dropoutcourse.__main__`) only par
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-# the report draws headless
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: Settings of the hidden ``--quick`` mode (used by the CLI test): seconds, not minutes.
 QUICK = {

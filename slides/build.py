@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import importlib.util
 import json
 import mimetypes
 import os
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 SLIDES = Path(__file__).resolve().parent
 ROOT = SLIDES.parent
@@ -34,11 +36,23 @@ FIGURES = BUILD / "figures"
 NODE = SLIDES / "node_modules"
 REVEAL = NODE / "reveal.js"
 KATEX = NODE / "katex" / "dist"
-# slides/figures.py and slides/claim_numbers.py are imported as modules; the package from ROOT;
-# tools/chromium.py (the Chromium finder the browser tests share)
-sys.path[:0] = [str(SLIDES), str(ROOT), str(ROOT / "tools")]
 
-from chromium import CHROMIUM_ARGS, find_chromium  # noqa: E402
+
+def _load(name: str, path: Path) -> ModuleType:
+    """Import a file of the repository by path (slides/figures.py, tools/chromium.py), once,
+    without adding folders to ``sys.path``."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# the Chromium finder and flags the browser tests share
+_chromium = _load("chromium", ROOT / "tools" / "chromium.py")
+CHROMIUM_ARGS, find_chromium = _chromium.CHROMIUM_ARGS, _chromium.find_chromium
 
 # the lecture notebooks that go with each deck, by deck number
 NOTEBOOKS = {
@@ -258,7 +272,7 @@ RENDERED: dict[str, dict[str, str]] = {}
 
 
 def deck_html(deck: Path, assets: dict[str, str]) -> str:
-    import claim_numbers  # slides/claim_numbers.py (on sys.path: see the top of this file)
+    claim_numbers = _load("claim_numbers", SLIDES / "claim_numbers.py")
 
     md, RENDERED[deck.name] = claim_numbers.render(deck.read_text(encoding="utf-8"), CLAIM_RESULTS)
     title = deck_title(md, deck.stem)
@@ -344,7 +358,7 @@ a {{ color: #0072B2; }}
 
 # --------------------------------------------------------------------------- figures
 def build_figures(decks: list[Path], force: bool) -> None:
-    import figures  # slides/figures.py
+    figures = _load("figures", SLIDES / "figures.py")
 
     wanted: list[str] = []
     for deck in decks:

@@ -72,3 +72,19 @@ def test_reproduce_quick_writes_results_and_figures(tmp_path, capsys):
     assert "folds, not seeds" in md  # the k-fold run is read over its folds
     assert "2 seeds" in md and "±" in md
     assert "| label | test_acc" in md
+
+
+def test_importing_the_cli_and_report_leaves_the_environment_alone():
+    """Only running the CLI draws headless; importing its modules changes no global state."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    code = (
+        "import os, dropoutcourse.report, dropoutcourse.__main__; "
+        "print(os.environ.get('MPLBACKEND'))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "None"

@@ -1,7 +1,7 @@
 """Finding the system Chromium, for the slide build (PDF handouts) and the browser tests.
 
-``slides/build.py`` imports it (``tools/`` is on its ``sys.path``); ``tests/_support.py``
-loads it by path. One place for the executable names, the lookup and the headless flags.
+``slides/build.py`` and ``tests/_support.py`` load it by path. One place for the executable
+names, the lookup and the headless flags.
 """
 
 from __future__ import annotations
