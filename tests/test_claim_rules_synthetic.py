@@ -268,12 +268,12 @@ def _regularisers(
     ``identical``: every dropout arm is the run without its dropout ("none", or "max-norm 1"
     for "dropout 0.5 + max-norm 1")."""
     acc = REG_ACC | (acc or {})
-    loss = {label: -0.5 for label in lecture4.REGULARISERS} | {"none": 0.0} | (loss or {})
+    loss = {label: -0.5 for label in lecture4.ARMS} | {"none": 0.0} | (loss or {})
     rng = np.random.default_rng(0)
     base_acc = 0.46 + 0.01 * rng.standard_normal(n_seeds)
     base_loss = 2.4 + 0.03 * rng.standard_normal(n_seeds)
     runs = {}
-    for label, config in lecture4.REGULARISERS.items():
+    for label, config in lecture4.ARMS.items():
         runs[label] = {
             "test_acc": base_acc + acc[label] / 100 + 0.003 * rng.standard_normal(n_seeds),
             "test_loss": base_loss + loss[label] + 0.02 * rng.standard_normal(n_seeds),

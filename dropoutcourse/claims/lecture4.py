@@ -23,8 +23,10 @@ from dropoutcourse.claims.rules import (
 from dropoutcourse.claims.seedsets import data_seed
 from dropoutcourse.stats import paired_difference
 
-#: label → ``ReplicaConfig`` fields. The L2 strengths bracket the best one (on both metrics).
-REGULARISERS: dict[str, dict] = {
+#: The arms of the lecture-4 comparison, label → ``ReplicaConfig`` fields (not
+#: :data:`dropoutcourse.experiments.REGULARIZERS`, the paper's Table 9 in miniature). The L2
+#: strengths bracket the best one (on both metrics).
+ARMS: dict[str, dict] = {
     "none": {},
     "rate 0.2": {"hidden_rate": 0.2},
     "dropout 0.5": {"hidden_rate": 0.5},
@@ -37,7 +39,7 @@ REGULARISERS: dict[str, dict] = {
     "max-norm 1": {"max_norm": 1.0},
     "dropout 0.5 + max-norm 1": {"hidden_rate": 0.5, "max_norm": 1.0},
 }
-L2_LABELS = [label for label in REGULARISERS if label.startswith("L2")]
+L2_LABELS = [label for label in ARMS if label.startswith("L2")]
 RATE_LABELS = ["none", "rate 0.2", "dropout 0.5", "rate 0.8"]
 #: Equivalence margin (points) for "the same result" (Gaussian vs Bernoulli dropout, dropout
 #: with and without max-norm). A constant, fixed before the confirmation runs: the margin
@@ -67,7 +69,7 @@ def regulariser_experiment(seeds: list[int]) -> pd.DataFrame:
     mnist1d = data.load_mnist1d(train_size=s.pop("train_size"), seed=data_seed(seeds))
     configs = [
         engine.ReplicaConfig(**kw, seed=seed, label=label)
-        for label, kw in REGULARISERS.items()
+        for label, kw in ARMS.items()
         for seed in seeds
     ]
     result = engine.train_replicas(
@@ -105,7 +107,7 @@ def regulariser_decide(final: pd.DataFrame):
     control = paired_difference(acc["rate 0.2"], acc["none"])
     lower_loss = [
         below(paired_difference(loss[name], loss["none"]), 0.0)
-        for name in REGULARISERS
+        for name in ARMS
         if name != "none"
     ]
     m = SAME_MARGIN_POINTS
@@ -132,7 +134,7 @@ def regulariser_decide(final: pd.DataFrame):
         ),
     }
     numbers = {}
-    for label in REGULARISERS:
+    for label in ARMS:
         key = _key(label)
         numbers[f"acc_{key}"] = acc[label].mean()
         numbers[f"loss_{key}"] = loss[label].mean()
@@ -142,9 +144,9 @@ def regulariser_decide(final: pd.DataFrame):
         "same_margin": m,
         **interval_numbers("gauss_minus_bernoulli", shape),
         "maxnorm_change": with_mn.mean,
-        "best_l2": float(REGULARISERS[l2]["l2"]),
+        "best_l2": float(ARMS[l2]["l2"]),
         "acc_best_l2": acc[l2].mean(),
-        "best_l2_loss": float(REGULARISERS[best_l2(final, "test_loss")]["l2"]),
+        "best_l2_loss": float(ARMS[best_l2(final, "test_loss")]["l2"]),
         **interval_numbers("dropout_vs_l2", vs_l2),
         **interval_numbers("control", control),
         "n_seeds": int(len(acc)),
