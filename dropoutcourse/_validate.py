@@ -129,6 +129,15 @@ def check_seeds(seeds, name: str = "seeds", *, at_least: int = 1) -> list[int]:
     return out
 
 
+def check_int_in_range(value: int, name: str, low: int, high: int) -> int:
+    """Return ``value`` as an int after checking it is an integer in [low, high]."""
+    if not _is_integer(value):
+        raise TypeError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return int(value)
+
+
 def check_nonneg_int(value: int, name: str) -> int:
     """Return ``value`` after checking it is an integer >= 0 (not a bool)."""
     if not _is_integer(value):

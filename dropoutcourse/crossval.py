@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from dropoutcourse._validate import check_positive_int
+from dropoutcourse._validate import check_choice, check_int_in_range, check_positive_int
 
 __all__ = [
     "cross_validate",
@@ -69,13 +69,10 @@ def cross_validate(
         raise TypeError("build_model must be a function returning a compiled Keras model")
     X, y = _check_xy(X, y)
     task = _infer_task(y) if task is None else task
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}")
-    folds = check_positive_int(folds, "folds")
+    task = check_choice(task, "task", ("classification", "regression"))
+    folds = check_int_in_range(folds, "folds", 2, X.shape[0])
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    if folds < 2 or folds > X.shape[0]:
-        raise ValueError(f"folds must be in [2, n_samples={X.shape[0]}], got {folds}")
     splitter, y_model = _splitter(task, y, folds, seed)
 
     scores = []

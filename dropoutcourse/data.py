@@ -17,13 +17,17 @@ the tests. This module knows nothing about models.
 from __future__ import annotations
 
 import functools
-import numbers
 import random
 from dataclasses import dataclass
 
 import numpy as np
 
-from dropoutcourse._validate import check_choice, check_nonneg_float, check_seed
+from dropoutcourse._validate import (
+    check_choice,
+    check_int_in_range,
+    check_nonneg_float,
+    check_seed,
+)
 
 __all__ = [
     "Dataset",
@@ -81,15 +85,6 @@ class Dataset:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_size(value: int, name: str, low: int, high: int) -> int:
-    """Return ``value`` as int after checking it is an integer in [low, high]."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return int(value)
-
-
 def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Standardise both parts with the per-feature mean/std of the *training* part."""
     mean = x_train.mean(axis=0)
@@ -119,7 +114,7 @@ def _classification(
     """Stratified split of (x, y) + train-fitted standardisation."""
     n_classes = int(y.max()) + 1
     # a stratified split needs at least one sample of every class on each side
-    train_size = _check_size(train_size, "train_size", n_classes, len(y) - n_classes)
+    train_size = check_int_in_range(train_size, "train_size", n_classes, len(y) - n_classes)
     seed = check_seed(seed)
     tr, te = _stratified_split(y, train_size, seed)
     x_train, x_test = _standardize(x[tr].astype(np.float64), x[te].astype(np.float64))
@@ -166,7 +161,7 @@ def load_digits_images(train_size: int = 500, seed: int = 0) -> Dataset:
     from sklearn import datasets
 
     bunch = datasets.load_digits()
-    train_size = _check_size(train_size, "train_size", 10, len(bunch.target) - 10)
+    train_size = check_int_in_range(train_size, "train_size", 10, len(bunch.target) - 10)
     seed = check_seed(seed)
     tr, te = _stratified_split(bunch.target, train_size, seed)  # the split of load_digits
     x_train, x_test = bunch.data[tr], bunch.data[te]
@@ -225,7 +220,7 @@ def load_mnist1d(train_size: int = 1000, seed: int = 0) -> Dataset:
     takes a few seconds; later calls use an in-process cache.
     """
     x, y, x_test, y_test = _mnist1d_raw()
-    train_size = _check_size(train_size, "train_size", 10, len(y))
+    train_size = check_int_in_range(train_size, "train_size", 10, len(y))
     seed = check_seed(seed)
     tr, _ = _stratified_split(y, train_size, seed)
     x_train, x_te = _standardize(x[tr].astype(np.float64), x_test.astype(np.float64))
@@ -251,8 +246,8 @@ def make_polynomial(
     standardised: it already lies in [0, 1], and plots read better in the original units.
     ``x_test`` is sorted so that it can be plotted as a line; ``n_classes == 0``.
     """
-    n_train = _check_size(n_train, "n_train", 2, 100_000)
-    n_test = _check_size(n_test, "n_test", 1, 100_000)
+    n_train = check_int_in_range(n_train, "n_train", 2, 100_000)
+    n_test = check_int_in_range(n_test, "n_test", 1, 100_000)
     noise = check_nonneg_float(noise, "noise")  # the noise std
     rng = np.random.default_rng(check_seed(seed))
     x_train = rng.uniform(0.0, 1.0, n_train)
@@ -294,7 +289,7 @@ def load_diabetes(
     x, y = bunch.data, bunch.target
     if feature is not None:
         x = x[:, [_DIABETES_FEATURES.index(feature)]]
-    train_size = _check_size(train_size, "train_size", 2, len(y) - 1)
+    train_size = check_int_in_range(train_size, "train_size", 2, len(y) - 1)
     perm = np.random.default_rng(check_seed(seed)).permutation(len(y))
     tr, te = perm[:train_size], np.sort(perm[train_size:])
     x_train, x_test = _standardize(x[tr], x[te])
@@ -330,7 +325,7 @@ def load_photo(name: str = "china.jpg", size: int | None = None) -> np.ndarray:
     img = load_sample_image(name).astype(np.float32) / 255.0
     if size is None or size == 1:
         return img
-    k = _check_size(size, "size", 1, min(img.shape[:2]))
+    k = check_int_in_range(size, "size", 1, min(img.shape[:2]))
     h, w = img.shape[0] // k, img.shape[1] // k
     # split each axis into (blocks, k) and average over the two within-block axes
     return img[: h * k, : w * k].reshape(h, k, w, k, 3).mean(axis=(1, 3)).astype(np.float32)
@@ -354,7 +349,7 @@ def load_keras_dataset(
 
     (x, y), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     if train_size is not None:
-        train_size = _check_size(train_size, "train_size", 10, len(y))
+        train_size = check_int_in_range(train_size, "train_size", 10, len(y))
         tr, _ = _stratified_split(y, train_size, check_seed(seed))
         x, y = x[tr], y[tr]
     x, x_test = x.astype(np.float32) / 255.0, x_test.astype(np.float32) / 255.0

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dropoutcourse._validate import check_positive_int, check_seeds
+from dropoutcourse._validate import check_choice, check_positive_int, check_seeds
 
 # re-exported: the lectures call these as experiments.*
 from dropoutcourse.crossval import (
@@ -289,8 +289,7 @@ def rate_sweep(
     """
     from dropoutcourse._validate import check_rate
 
-    if mode not in ("n_fixed", "pn_fixed"):
-        raise ValueError(f"mode must be 'n_fixed' or 'pn_fixed', got {mode!r}")
+    mode = check_choice(mode, "mode", ("n_fixed", "pn_fixed"))
     seeds = check_seeds(seeds)
     rates = [check_rate(r, "rates") for r in rates]
     if not rates:

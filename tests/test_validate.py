@@ -6,6 +6,7 @@ import pytest
 from dropoutcourse._validate import (
     check_broadcastable,
     check_float_array,
+    check_int_in_range,
     check_keep_prob,
     check_ndim,
     check_positive_int,
@@ -108,6 +109,16 @@ def test_check_ndim():
         check_ndim(np.ones(2), 2)
     with pytest.raises(ValueError, match="at least 3"):
         check_ndim(np.ones((2, 3)), 3, at_least=True)
+
+
+def test_check_int_in_range():
+    assert check_int_in_range(np.int64(3), "folds", 2, 5) == 3
+    with pytest.raises(ValueError, match=r"folds must be in \[2, 5\], got 6"):
+        check_int_in_range(6, "folds", 2, 5)
+    with pytest.raises(TypeError, match="folds"):
+        check_int_in_range(3.0, "folds", 2, 5)
+    with pytest.raises(TypeError, match="folds"):
+        check_int_in_range(True, "folds", 0, 5)
 
 
 def test_check_broadcastable():

@@ -106,9 +106,7 @@ def regulariser_decide(final: pd.DataFrame):
     vs_l2 = paired_difference(acc["dropout 0.5"], acc[l2])
     control = paired_difference(acc["rate 0.2"], acc["none"])
     lower_loss = [
-        below(paired_difference(loss[name], loss["none"]), 0.0)
-        for name in ARMS
-        if name != "none"
+        below(paired_difference(loss[name], loss["none"]), 0.0) for name in ARMS if name != "none"
     ]
     m = SAME_MARGIN_POINTS
     # dropout is active: every step up in rate raises the training loss (exactly 0 without
