@@ -1,21 +1,21 @@
-"""Paired statistics over seeds: the decision rules every claim of the course uses.
+"""Paired statistics over seeds: the intervals every claim of the course is judged on.
 
 Two settings trained with the *same* seeds share their initial weights, their data order and
 (where they have dropout at the same place) their random streams: common random numbers. The
 seed-by-seed difference then cancels most of the seed-to-seed noise, so claims are judged on
 paired differences, never on two separate means.
 
-The rules, stated before any run:
+The decision rules (in :mod:`dropoutcourse.claims.rules`), stated before any run:
 
-* :func:`exceeds` — "A is better than B by at least ``min_effect``": the lower end of the
+* ``exceeds`` — "A is better than B by at least ``min_effect``": the lower end of the
   two-sided confidence interval of the mean paired difference is above ``min_effect``.
-* :func:`within` — "A and B agree within ``margin``" (equivalence, TOST): the whole
+* ``within`` — "A and B agree within ``margin``" (equivalence, TOST): the whole
   ``1 − 2α`` interval lies inside ``(−margin, +margin)``. Such a claim is only made together
   with a positive control in the same run (something that must differ, and does).
 
 Margins and minimal effects are constants of each claim (what matters to a practitioner), never
-computed from the run being judged. The rules themselves, returning checks that carry their
-distance to the threshold in standard errors, live in :mod:`dropoutcourse.claims.rules`.
+computed from the run being judged. The rules return checks that carry their distance to the
+threshold in standard errors.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PairedDifference", "paired_difference", "paired_comparison", "exceeds", "within"]
+__all__ = ["PairedDifference", "paired_difference", "paired_comparison"]
 
 
 @dataclass(frozen=True)
@@ -103,21 +103,6 @@ def paired_difference(
         confidence=confidence,
         se=se,
     )
-
-
-def exceeds(diff: PairedDifference, min_effect: float = 0.0):
-    """``claims.rules.exceeds``: a :class:`~dropoutcourse.claims.rules.Check` (truthy if it holds)."""
-    from dropoutcourse.claims.rules import exceeds as rule
-
-    return rule(diff, min_effect)
-
-
-def within(diff: PairedDifference, margin: float):
-    """``claims.rules.within`` (TOST with a ``confidence = 0.90`` interval); a margin ≤ 0 is a
-    failing :class:`~dropoutcourse.claims.rules.Check` with that reason, not an error."""
-    from dropoutcourse.claims.rules import within as rule
-
-    return rule(diff, margin)
 
 
 def paired_comparison(

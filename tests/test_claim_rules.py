@@ -34,7 +34,6 @@ def test_within_is_tost_and_a_bad_margin_fails_with_a_reason():
     for bad in (0, -1.0, math.nan):
         check = rules.within(tiny, bad)
         assert not check and "margin" in check.reason and check.margin_se == -math.inf
-    assert not stats.within(tiny, 0)  # the stats alias no longer raises
 
 
 def test_resolves_is_about_the_interval_width_not_the_mean():

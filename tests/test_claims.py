@@ -30,7 +30,8 @@ def _toy(effect: float) -> Claim:
         return pd.DataFrame({"seed": seeds, "diff": [effect + 0.1 * (s % 3) for s in seeds]})
 
     def decide(df):
-        from dropoutcourse.stats import exceeds, paired_difference
+        from dropoutcourse.claims.rules import exceeds
+        from dropoutcourse.stats import paired_difference
 
         d = paired_difference(df["diff"])
         return {"effect above 1": exceeds(d, 1.0)}, {"mean": d.mean}

@@ -5,6 +5,7 @@ import pytest
 from scipy import stats as sps
 
 from dropoutcourse import stats
+from dropoutcourse.claims import rules
 
 
 def test_paired_difference_matches_hand_computed_t_interval():
@@ -26,15 +27,15 @@ def test_nadeau_bengio_correction_widens_the_interval():
 def test_exceeds_needs_the_whole_interval_above_the_effect():
     clear = stats.paired_difference([5.1, 4.9, 5.3, 5.0, 4.8])
     noisy = stats.paired_difference([5.0, -4.0, 9.0, -3.0, 8.0])
-    assert stats.exceeds(clear, 3.0) and not stats.exceeds(clear, 6.0)
-    assert noisy.mean > 2 and not stats.exceeds(noisy, 0.0)
+    assert rules.exceeds(clear, 3.0) and not rules.exceeds(clear, 6.0)
+    assert noisy.mean > 2 and not rules.exceeds(noisy, 0.0)
 
 
 def test_within_is_equivalence_and_fails_for_a_real_difference():
     tiny = stats.paired_difference([0.1, -0.1, 0.05, 0.0, -0.05], confidence=0.9)
     shifted = stats.paired_difference([2.1, 1.9, 2.05, 2.0, 1.95], confidence=0.9)
-    assert stats.within(tiny, 0.5) and not stats.within(shifted, 0.5)
-    bad = stats.within(tiny, 0)  # not an error on valid data: a failing check with a reason
+    assert rules.within(tiny, 0.5) and not rules.within(shifted, 0.5)
+    bad = rules.within(tiny, 0)  # not an error on valid data: a failing check with a reason
     assert not bad and "margin" in bad.reason
 
 

@@ -64,8 +64,7 @@ def dependencies(module: str, root: Path = ROOT) -> list[Path]:
     """Every package file ``module`` imports, transitively (itself included), sorted.
 
     Imports from outside ``<package>.claims`` into it are not followed: the trainers never
-    run the claims' decision code (``stats.exceeds`` is only an alias of ``claims.rules``),
-    so editing a decision rule must not retrain every claim.
+    run the claims' decision code, so editing a decision rule must not retrain every claim.
     """
     claims_pkg = f"{root.name}.claims"
     seen: dict[str, Path] = {}
