@@ -14,6 +14,7 @@ nothing is executed and nothing is fetched from the network.
 from __future__ import annotations
 
 import argparse
+import copy
 import html
 import json
 import re
@@ -115,8 +116,9 @@ def index_page(readme: str, lectures: list[Lecture], homework_titles: dict[str, 
             "</tr>"
         )
     table = (
-        '<div class="syllabus-wrap"><table class="syllabus">\n<thead><tr><th>Lecture</th><th>Notebook</th><th>Slides</th>'
-        "<th>Homework</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table></div>"
+        '<div class="syllabus-wrap"><table class="syllabus">\n'
+        "<thead><tr><th>Lecture</th><th>Notebook</th><th>Slides</th><th>Homework</th></tr></thead>\n"
+        "<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table></div>"
     )
     toc = "\n".join(
         ["```{toctree}", ":hidden:", ":caption: Lectures", ""]
@@ -144,8 +146,6 @@ def lecture_links(lec: Lecture, homework_titles: dict[str, str]) -> str:
 
 def with_links_after_title(notebook: dict, strip: str) -> dict:
     """A copy of ``notebook`` with ``strip`` right under its title (the first cell's ``# `` line)."""
-    import copy
-
     out = copy.deepcopy(notebook)
     first = out["cells"][0]
     title, _, rest = "".join(first["source"]).partition("\n")
@@ -186,16 +186,19 @@ def stage(stage_dir: Path) -> Path:
 
     shutil.copy(HERE / "conf.py", stage_dir / "conf.py")
     shutil.copy(HERE / "course.css", stage_dir / "_static" / "course.css")
-    (stage_dir / "index.md").write_text(index_page(readme, lectures, homework_titles))
+    # UTF-8 whatever the platform's default: the pages hold −, →, ≈ and accented names
+    (stage_dir / "index.md").write_text(
+        index_page(readme, lectures, homework_titles), encoding="utf-8"
+    )
     setup = readme_section(readme, "## Two commands", "## The slides")
-    (stage_dir / "setup.md").write_text("# Setting up\n\n" + setup)
+    (stage_dir / "setup.md").write_text("# Setting up\n\n" + setup, encoding="utf-8")
     for lec in lectures:
         nb = ROOT / "notebooks" / lec.notebook
         page = with_links_after_title(
             json.loads(nb.read_text(encoding="utf-8")), lecture_links(lec, homework_titles)
         )
         (stage_dir / "lectures" / lec.notebook).write_text(
-            json.dumps(page, indent=1, ensure_ascii=False)
+            json.dumps(page, indent=1, ensure_ascii=False), encoding="utf-8"
         )
         shutil.copy(nb, extra / "lectures")  # downloadable, to open in JupyterLab
         for suffix in (".html", ".pdf"):

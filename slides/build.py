@@ -383,7 +383,7 @@ def build_figures(decks: list[Path], force: bool) -> None:
 
 
 # --------------------------------------------------------------------------- PDFs
-def print_pdfs(chromium: str, decks: list[Path], on_done=None) -> None:
+def print_pdfs(chromium: str, decks: list[Path]) -> list[Path]:
     """Print each deck's handout (``deck.pdf`` beside ``deck.html``) with Playwright.
 
     reveal.js lays out its print view (``?print-pdf``: a page per slide, then its notes) and
@@ -391,11 +391,11 @@ def print_pdfs(chromium: str, decks: list[Path], on_done=None) -> None:
     """
     from playwright.sync_api import sync_playwright
 
+    pdfs = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             for deck_html_path in decks:
-                pdf = deck_html_path.with_suffix(".pdf")
                 page = browser.new_page()
                 page.goto(deck_html_path.resolve().as_uri() + "?print-pdf")
                 page.wait_for_function(
@@ -403,12 +403,12 @@ def print_pdfs(chromium: str, decks: list[Path], on_done=None) -> None:
                     timeout=120_000,
                 )
                 page.wait_for_load_state("networkidle")
-                page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+                pdfs.append(deck_html_path.with_suffix(".pdf"))
+                page.pdf(path=str(pdfs[-1]), prefer_css_page_size=True, print_background=True)
                 page.close()
-                if on_done is not None:
-                    on_done(pdf)
         finally:
             browser.close()
+    return pdfs
 
 
 def count_pdf_pages(pdf: Path) -> int:
@@ -455,11 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         want_pdf = False
     if want_pdf:
         t = time.perf_counter()
-
-        def report(pdf: Path) -> None:
+        for pdf in print_pdfs(chromium, built):
             log(f"{pdf.relative_to(ROOT)}: {count_pdf_pages(pdf)} pages")
-
-        print_pdfs(chromium, built, on_done=report)
         log(f"{len(built)} PDF handout(s) in {time.perf_counter() - t:.1f} s")
 
     (BUILD / "numbers.json").write_text(json.dumps(RENDERED, indent=1), encoding="utf-8")
