@@ -66,10 +66,11 @@ def _kfold_scores(spread: float, change: float = 0.1) -> pd.DataFrame:
         "hidden": base + 0.005 + spread * noise[::-1],
         positive: base - 0.10,
     }
-    rows = [
-        {"model": m, "fold": k + 1, "accuracy": a, "dropout_change": np.nan}
+    rows = [  # two repeats of the 5 folds, as the claim's two seeds give
+        {"model": m, "repeat": r, "fold": k + 1, "accuracy": a, "dropout_change": np.nan}
+        for r in (1, 2)
         for m, scores in acc.items()
-        for k, a in enumerate(scores)
+        for k, a in enumerate(scores[::-1] if r == 2 else scores)
     ]
     df = pd.DataFrame(rows)
     df.loc[df["model"].isin(["visible", "hidden"]), "dropout_change"] = change
@@ -80,7 +81,7 @@ def test_l3_kfold_rule_is_about_resolution_and_needs_active_dropout():
     decide = claims.lecture3.kfold_decide
     checks, numbers = decide(_kfold_scores(0.01))
     assert all(checks.values()) and numbers["detectable"] < numbers["margin"]
-    wide = decide(_kfold_scores(0.08))[0]  # folds disagree by ±8 points: not resolved
+    wide = decide(_kfold_scores(0.15))[0]  # folds disagree by ±15 points: not resolved
     assert [k for k, ok in wide.items() if not ok] == [k for k in wide if "resolves" in k]
     off = decide(_kfold_scores(0.01, change=0.0))[0]  # nothing dropped
     assert [k for k, ok in off.items() if not ok] == [k for k in off if "active" in k]

@@ -129,7 +129,8 @@ class Claim:
     applies the pre-declared rule and returns ``(checks, numbers)``. ``statement`` is the
     sentence the course says; ``n_seeds`` how many seeds one seed set has. ``replication``
     says what the decision rule pairs over: ``"seeds"`` (one run per seed, the default) or
-    ``"folds"`` (one cross-validation on the set's first seed, paired over its folds).
+    ``"folds"`` (one repeat of a cross-validation per seed, each with its own split, paired
+    over all the repeats' folds).
     ``headline`` names the numbers the claims table shows for it. ``sizing`` records the
     pilot numbers and the power calculation its ``n_seeds`` came from. ``measure(seeds)``
     (optional) returns numbers that must never be cached, such as wall-clock timings.
