@@ -38,6 +38,8 @@ __all__ = [
     "DEFAULT_OFFSET",
     "PILOT_OFFSETS",
     "SEED_OFFSETS",
+    "Claim",
+    "ClaimResult",
 ]
 
 
@@ -49,6 +51,7 @@ class ClaimResult:
     held, with ``margin_se``); ``numbers`` holds the measured quantities the course quotes
     (the slides render them by name); ``data`` is the experiment's tidy DataFrame.
     ``dropout`` is False for a run inside :func:`dropoutcourse.switches.without_dropout`.
+    ``statement`` is the claim's sentence (printed with the verdict).
     """
 
     name: str
@@ -57,6 +60,7 @@ class ClaimResult:
     numbers: dict[str, float]
     data: pd.DataFrame = field(repr=False, compare=False)
     dropout: bool = True
+    statement: str = ""
 
     @property
     def holds(self) -> bool:
@@ -84,13 +88,12 @@ class ClaimResult:
         return self.seeds[0]
 
     def __str__(self) -> str:
-        claim = CLAIMS[self.name]
         lines = [
             f"{self.name} ({len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} "
             f"from {self.seeds[0]}): "
             f"{'HOLDS' if self.holds else 'FAILS'}"
             f"{'' if self.dropout else ' (without dropout: the negative control)'}",
-            f"  claim: {claim.statement}",
+            f"  claim: {self.statement}",
         ]
         lines += [f"  {check}" for check in self.checks.values()]
         shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.numbers.items())
@@ -177,6 +180,7 @@ class Claim:
             numbers={k: _plain(v) for k, v in numbers.items()},
             data=data,
             dropout=dropout_enabled(),
+            statement=self.statement,
         )
 
     def run(
@@ -219,28 +223,3 @@ def _plain(v):
         return int(v) if isinstance(v, bool | int) else float(v)
     except (TypeError, ValueError):
         return v
-
-
-#: Every claim of the course, by name (filled by the ``lectureN`` modules).
-CLAIMS: dict[str, Claim] = {}
-
-
-def register(claim: Claim) -> Claim:
-    if claim.name in CLAIMS:
-        raise ValueError(f"claim {claim.name!r} is defined twice")
-    CLAIMS[claim.name] = claim
-    return claim
-
-
-def get(name: str) -> Claim:
-    """The claim called ``name``; the error lists the known ones."""
-    if name not in CLAIMS:
-        raise KeyError(f"unknown claim {name!r}; known: {', '.join(sorted(CLAIMS))}")
-    return CLAIMS[name]
-
-
-def run(
-    name: str, seed_offset: int = DEFAULT_OFFSET, *, cache: bool = True, n_seeds: int | None = None
-) -> ClaimResult:
-    """Run claim ``name`` on seed set ``seed_offset`` (see :meth:`Claim.run`)."""
-    return get(name).run(seed_offset, cache=cache, n_seeds=n_seeds)

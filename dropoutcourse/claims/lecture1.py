@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dropoutcourse.claims.core import Claim, register
+from dropoutcourse.claims.core import Claim
 from dropoutcourse.claims.rules import (
     all_above,
     all_below,
@@ -118,20 +118,18 @@ def flagship_decide(history: pd.DataFrame):
     return checks, numbers
 
 
-FLAGSHIP_CLAIM = register(
-    Claim(
-        name="flagship",
-        lecture=1,
-        statement=(
-            "A network much bigger than its 1000 training signals memorises them and its test "
-            "loss rises after a few epochs; hidden dropout 0.5 raises its test accuracy by "
-            "several points on every seed, and it trains more slowly."
-        ),
-        n_seeds=FLAGSHIP_N_SEEDS,
-        experiment=flagship_experiment,
-        decide=flagship_decide,
-        headline=("acc_none", "acc_dropout", "gain", "gain_lo", "gain_hi", "gain_min"),
-    )
+FLAGSHIP_CLAIM = Claim(
+    name="flagship",
+    lecture=1,
+    statement=(
+        "A network much bigger than its 1000 training signals memorises them and its test "
+        "loss rises after a few epochs; hidden dropout 0.5 raises its test accuracy by "
+        "several points on every seed, and it trains more slowly."
+    ),
+    n_seeds=FLAGSHIP_N_SEEDS,
+    experiment=flagship_experiment,
+    decide=flagship_decide,
+    headline=("acc_none", "acc_dropout", "gain", "gain_lo", "gain_hi", "gain_min"),
 )
 
 
@@ -208,17 +206,22 @@ def data_size_decide(final: pd.DataFrame):
     return checks, numbers
 
 
-OVERFITTING_NEEDS_SMALL_DATA = register(
-    Claim(
-        name="overfitting_needs_small_data",
-        lecture=1,
-        statement=(
-            "Overfitting is a small-data problem: with the same network and the same number of "
-            "updates, 16 times more training signals shrink the train − test gap sharply; "
-            "hidden dropout 0.5 narrows the small-data gap too."
-        ),
-        n_seeds=DATA_SIZE_N_SEEDS,
-        experiment=data_size_experiment,
-        decide=data_size_decide,
-    )
+OVERFITTING_NEEDS_SMALL_DATA = Claim(
+    name="overfitting_needs_small_data",
+    lecture=1,
+    statement=(
+        "Overfitting is a small-data problem: with the same network and the same number of "
+        "updates, 16 times more training signals shrink the train − test gap sharply; "
+        "hidden dropout 0.5 narrows the small-data gap too."
+    ),
+    n_seeds=DATA_SIZE_N_SEEDS,
+    experiment=data_size_experiment,
+    decide=data_size_decide,
+)
+
+#: This lecture's claims, in the order the course presents them (collected by
+#: :mod:`dropoutcourse.claims.registry`; defining a claim registers nothing).
+CLAIMS = (
+    FLAGSHIP_CLAIM,
+    OVERFITTING_NEEDS_SMALL_DATA,
 )

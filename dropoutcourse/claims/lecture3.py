@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from dropoutcourse.claims.core import Claim, register
+from dropoutcourse.claims.core import Claim
 from dropoutcourse.claims.rules import (
     below,
     dropout_changes,
@@ -105,20 +105,18 @@ RATE_SIZING = (
     "4.0 SE at 10 seeds and 5.8 SE at 16 (power.n_for_margin(0.53, 1.06, target_se=5.5) = 15), "
     "so a fresh set rarely lands below 3 SE"
 )
-RATE_PLATEAU = register(
-    Claim(
-        name="rate_plateau",
-        lecture=3,
-        statement=(
-            "On 300 digits, hidden rates 0.25 and 0.5 cost at most one point against no "
-            "dropout (non-inferiority), while 0.75 is clearly worse: a plateau, then a cliff."
-        ),
-        n_seeds=PLATEAU_N_SEEDS,
-        experiment=rate_experiment,
-        sizing=RATE_SIZING,
-        decide=rate_decide,
-        headline=("gain_half", "gain_half_lo", "cost_075_lo"),
-    )
+RATE_PLATEAU = Claim(
+    name="rate_plateau",
+    lecture=3,
+    statement=(
+        "On 300 digits, hidden rates 0.25 and 0.5 cost at most one point against no "
+        "dropout (non-inferiority), while 0.75 is clearly worse: a plateau, then a cliff."
+    ),
+    n_seeds=PLATEAU_N_SEEDS,
+    experiment=rate_experiment,
+    sizing=RATE_SIZING,
+    decide=rate_decide,
+    headline=("gain_half", "gain_half_lo", "cost_075_lo"),
 )
 
 
@@ -225,19 +223,17 @@ def tips_decide(final: pd.DataFrame):
     return checks, numbers
 
 
-BIG_STEPS_NEED_MAX_NORM = register(
-    Claim(
-        name="big_steps_need_max_norm",
-        lecture=3,
-        statement=(
-            "With a 10x effective step (momentum 0.99) a dropout network trains badly (more "
-            "than 1.25× the test error) unless max-norm is tight (c = 1 here, not the "
-            "recommended 3-4); even then it is no better than the plain optimiser."
-        ),
-        n_seeds=TIPS_N_SEEDS,
-        experiment=tips_experiment,
-        decide=tips_decide,
-    )
+BIG_STEPS_NEED_MAX_NORM = Claim(
+    name="big_steps_need_max_norm",
+    lecture=3,
+    statement=(
+        "With a 10x effective step (momentum 0.99) a dropout network trains badly (more "
+        "than 1.25× the test error) unless max-norm is tight (c = 1 here, not the "
+        "recommended 3-4); even then it is no better than the plain optimiser."
+    ),
+    n_seeds=TIPS_N_SEEDS,
+    experiment=tips_experiment,
+    decide=tips_decide,
 )
 
 
@@ -309,25 +305,23 @@ def digit_sizes_decide(final: pd.DataFrame):
     return checks, numbers
 
 
-DIGITS_GAIN_IS_SMALL = register(
-    Claim(
-        name="digits_gain_is_small",
-        lecture=3,
-        statement=(
-            "On 8x8 digits dropout 0.5 changes test accuracy by less than three points at "
-            "every training-set size from 50 to 800, although it is active (it raises the "
-            "training loss); the same protocol does detect the ≈ 4-point gain of 800 over 200 "
-            "training digits."
-        ),
-        # pilots 0/1000 with 5 seeds: the 50-example TOST 2.6/1.9 SE inside the margin;
-        # scaled by √n, 10 seeds gave ≥ 3.8 SE. Pilot sets 20000-50000 (10 seeds): the gain at
-        # 50 examples has sd 1.0-1.2 and means up to 1.7 points, only 1.8 SE inside ±3 on
-        # 50000; power.n_for_margin(1.1, 3 − 1.7) = 19 -> 20 seeds.
-        n_seeds=20,
-        experiment=digit_sizes_experiment,
-        decide=digit_sizes_decide,
-        headline=("gain_50", "gain_200", "gain_800"),
-    )
+DIGITS_GAIN_IS_SMALL = Claim(
+    name="digits_gain_is_small",
+    lecture=3,
+    statement=(
+        "On 8x8 digits dropout 0.5 changes test accuracy by less than three points at "
+        "every training-set size from 50 to 800, although it is active (it raises the "
+        "training loss); the same protocol does detect the ≈ 4-point gain of 800 over 200 "
+        "training digits."
+    ),
+    # pilots 0/1000 with 5 seeds: the 50-example TOST 2.6/1.9 SE inside the margin;
+    # scaled by √n, 10 seeds gave ≥ 3.8 SE. Pilot sets 20000-50000 (10 seeds): the gain at
+    # 50 examples has sd 1.0-1.2 and means up to 1.7 points, only 1.8 SE inside ±3 on
+    # 50000; power.n_for_margin(1.1, 3 − 1.7) = 19 -> 20 seeds.
+    n_seeds=20,
+    experiment=digit_sizes_experiment,
+    decide=digit_sizes_decide,
+    headline=("gain_50", "gain_200", "gain_800"),
 )
 
 
@@ -431,27 +425,34 @@ def kfold_decide(scores: pd.DataFrame):
     return checks, numbers
 
 
-KERAS_TUTORIAL_KFOLD = register(
-    Claim(
-        name="keras_tutorial_kfold",
-        lecture=3,
-        statement=(
-            "The Keras tutorial's k-fold comparison changes dropout and a 10x learning rate at "
-            "once. With a baseline that has the same optimiser, the corrected 95 % interval "
-            "of dropout − baseline from 5 folds, repeated twice with new splits, is narrower "
-            "than ±6 points: that is what the protocol resolves, not the one-point "
-            "differences the tutorial reads."
-        ),
-        n_seeds=KFOLD_REPEATS,
-        sizing=KFOLD_SIZING,
-        experiment=kfold_experiment,
-        decide=kfold_decide,
-        headline=(
-            "dropout_vs_control",
-            "dropout_vs_control_lo",
-            "dropout_vs_control_hi",
-            "positive_vs_baseline_lo",
-        ),
-        replication="folds",
-    )
+KERAS_TUTORIAL_KFOLD = Claim(
+    name="keras_tutorial_kfold",
+    lecture=3,
+    statement=(
+        "The Keras tutorial's k-fold comparison changes dropout and a 10x learning rate at "
+        "once. With a baseline that has the same optimiser, the corrected 95 % interval "
+        "of dropout − baseline from 5 folds, repeated twice with new splits, is narrower "
+        "than ±6 points: that is what the protocol resolves, not the one-point "
+        "differences the tutorial reads."
+    ),
+    n_seeds=KFOLD_REPEATS,
+    sizing=KFOLD_SIZING,
+    experiment=kfold_experiment,
+    decide=kfold_decide,
+    headline=(
+        "dropout_vs_control",
+        "dropout_vs_control_lo",
+        "dropout_vs_control_hi",
+        "positive_vs_baseline_lo",
+    ),
+    replication="folds",
+)
+
+#: This lecture's claims, in the order the course presents them (collected by
+#: :mod:`dropoutcourse.claims.registry`; defining a claim registers nothing).
+CLAIMS = (
+    RATE_PLATEAU,
+    BIG_STEPS_NEED_MAX_NORM,
+    DIGITS_GAIN_IS_SMALL,
+    KERAS_TUTORIAL_KFOLD,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dropoutcourse.claims.core import Claim, register
+from dropoutcourse.claims.core import Claim
 from dropoutcourse.claims.lecture1 import FLAGSHIP, MIN_GAIN_POINTS
 from dropoutcourse.claims.rules import (
     all_above,
@@ -157,21 +157,23 @@ def regulariser_decide(final: pd.DataFrame):
     return checks, numbers
 
 
-REGULARISERS_CLAIM = register(
-    Claim(
-        name="regularisers",
-        lecture=4,
-        statement=(
-            "On the flagship task, Gaussian and Bernoulli dropout give the same accuracy "
-            "(within ±2.5 points), every regulariser lowers the test loss, and max-norm "
-            "changes dropout's accuracy by less than 2.5 points at this learning rate. "
-            "Dropout's lead over the best L2 penalty (tuned on the test set) is shown, not "
-            "claimed."
-        ),
-        n_seeds=REGULARISER_N_SEEDS,
-        experiment=regulariser_experiment,
-        sizing=REGULARISER_SIZING,
-        decide=regulariser_decide,
-        headline=("gain", "gain_lo", "gauss_minus_bernoulli", "same_margin", "control_lo"),
-    )
+REGULARISERS_CLAIM = Claim(
+    name="regularisers",
+    lecture=4,
+    statement=(
+        "On the flagship task, Gaussian and Bernoulli dropout give the same accuracy "
+        "(within ±2.5 points), every regulariser lowers the test loss, and max-norm "
+        "changes dropout's accuracy by less than 2.5 points at this learning rate. "
+        "Dropout's lead over the best L2 penalty (tuned on the test set) is shown, not "
+        "claimed."
+    ),
+    n_seeds=REGULARISER_N_SEEDS,
+    experiment=regulariser_experiment,
+    sizing=REGULARISER_SIZING,
+    decide=regulariser_decide,
+    headline=("gain", "gain_lo", "gauss_minus_bernoulli", "same_margin", "control_lo"),
 )
+
+#: This lecture's claims, in the order the course presents them (collected by
+#: :mod:`dropoutcourse.claims.registry`; defining a claim registers nothing).
+CLAIMS = (REGULARISERS_CLAIM,)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dropoutcourse.claims.core import Claim, register
+from dropoutcourse.claims.core import Claim
 from dropoutcourse.claims.rules import (
     all_of,
     below,
@@ -114,22 +114,20 @@ def pixel_drop_decide(df: pd.DataFrame):
     return checks, numbers
 
 
-PIXEL_DROP_CLAIM = register(
-    Claim(
-        name="pixel_drop",
-        lecture=5,
-        statement=(
-            "Kept 3×3 neighbours give back most of what element-wise dropout removes from a "
-            "photo, much less of what 9×9 blocks remove, and nothing of a dropped channel "
-            "(by construction); the other colour channels give back part of a dropped "
-            "channel, how much depending on which channels were dropped."
-        ),
-        # ten seeds: how much of a dropped channel the others give back depends on which of the
-        # three colour channels were dropped, so it varies a lot between draws
-        n_seeds=10,
-        experiment=pixel_drop_experiment,
-        decide=pixel_drop_decide,
-    )
+PIXEL_DROP_CLAIM = Claim(
+    name="pixel_drop",
+    lecture=5,
+    statement=(
+        "Kept 3×3 neighbours give back most of what element-wise dropout removes from a "
+        "photo, much less of what 9×9 blocks remove, and nothing of a dropped channel "
+        "(by construction); the other colour channels give back part of a dropped "
+        "channel, how much depending on which channels were dropped."
+    ),
+    # ten seeds: how much of a dropped channel the others give back depends on which of the
+    # three colour channels were dropped, so it varies a lot between draws
+    n_seeds=10,
+    experiment=pixel_drop_experiment,
+    decide=pixel_drop_decide,
 )
 
 
@@ -263,21 +261,19 @@ def cnn_decide(df: pd.DataFrame):
     return checks, numbers
 
 
-CNN_VARIANTS_CLAIM = register(
-    Claim(
-        name="cnn_variants",
-        lecture=5,
-        statement=(
-            "On 300 8×8 digits every dropout variant acts on training, yet none raises test "
-            "accuracy by two points or more, and none of the four small variants (element-wise "
-            "0.2, spatial 0.2, DropBlock 0.2, head 0.5) costs three points or more: a "
-            "resolution the protocol reaches (it detects the cost of spatial dropout 0.5)."
-        ),
-        n_seeds=CNN_N_SEEDS,
-        experiment=cnn_experiment,
-        decide=cnn_decide,
-        sizing=CNN_SIZING,
-    )
+CNN_VARIANTS_CLAIM = Claim(
+    name="cnn_variants",
+    lecture=5,
+    statement=(
+        "On 300 8×8 digits every dropout variant acts on training, yet none raises test "
+        "accuracy by two points or more, and none of the four small variants (element-wise "
+        "0.2, spatial 0.2, DropBlock 0.2, head 0.5) costs three points or more: a "
+        "resolution the protocol reaches (it detects the cost of spatial dropout 0.5)."
+    ),
+    n_seeds=CNN_N_SEEDS,
+    experiment=cnn_experiment,
+    decide=cnn_decide,
+    sizing=CNN_SIZING,
 )
 
 
@@ -336,16 +332,22 @@ def variance_shift_decide(df: pd.DataFrame):
     return checks, numbers
 
 
-VARIANCE_SHIFT_CLAIM = register(
-    Claim(
-        name="variance_shift",
-        lecture=5,
-        statement=(
-            "Dropout before BatchNorm shrinks BatchNorm's output variance at inference by the "
-            "factor the formula predicts; BatchNorm before dropout shows no shift."
-        ),
-        n_seeds=5,
-        experiment=variance_shift_experiment,
-        decide=variance_shift_decide,
-    )
+VARIANCE_SHIFT_CLAIM = Claim(
+    name="variance_shift",
+    lecture=5,
+    statement=(
+        "Dropout before BatchNorm shrinks BatchNorm's output variance at inference by the "
+        "factor the formula predicts; BatchNorm before dropout shows no shift."
+    ),
+    n_seeds=5,
+    experiment=variance_shift_experiment,
+    decide=variance_shift_decide,
+)
+
+#: This lecture's claims, in the order the course presents them (collected by
+#: :mod:`dropoutcourse.claims.registry`; defining a claim registers nothing).
+CLAIMS = (
+    PIXEL_DROP_CLAIM,
+    CNN_VARIANTS_CLAIM,
+    VARIANCE_SHIFT_CLAIM,
 )

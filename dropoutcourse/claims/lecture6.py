@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from dropoutcourse.claims.core import Claim, register
+from dropoutcourse.claims.core import Claim
 from dropoutcourse.claims.rules import (
     all_above,
     all_below,
@@ -203,26 +203,24 @@ def mc_band_decide(df: pd.DataFrame):
     return checks, numbers
 
 
-MC_BAND_CLAIM = register(
-    Claim(
-        name="mc_band",
-        lecture=6,
-        statement=(
-            "The MC-dropout band widens away from the training data (on average), but it is "
-            "the spread of the thinned networks only: without an observation-noise term it "
-            "misses many noisy training points, and it costs T forward passes instead of one."
-        ),
-        # ten seeds: how much wider the band gets away from the data varies a lot between
-        # networks (from barely to twice as wide)
-        # pilots 0/1000 with 10: widening 2.8 and 7.7 SE; 12 gave >= 3.3 SE. Pilot set 20000
-        # (12 seeds): the coverage check 2.5 SE below 95 %; √(16/12) scaling -> 16 seeds.
-        # Pilot sets 20000-90000 at 16 seeds: coverage 3.4-18.3 SE, widening 3.9-40.9 SE;
-        # 24 seeds put the worst of them at ≈ 4.7 SE (the distance grows as √n)
-        n_seeds=24,
-        experiment=mc_band_experiment,
-        decide=mc_band_decide,
-        measure=mc_band_cost,
-    )
+MC_BAND_CLAIM = Claim(
+    name="mc_band",
+    lecture=6,
+    statement=(
+        "The MC-dropout band widens away from the training data (on average), but it is "
+        "the spread of the thinned networks only: without an observation-noise term it "
+        "misses many noisy training points, and it costs T forward passes instead of one."
+    ),
+    # ten seeds: how much wider the band gets away from the data varies a lot between
+    # networks (from barely to twice as wide)
+    # pilots 0/1000 with 10: widening 2.8 and 7.7 SE; 12 gave >= 3.3 SE. Pilot set 20000
+    # (12 seeds): the coverage check 2.5 SE below 95 %; √(16/12) scaling -> 16 seeds.
+    # Pilot sets 20000-90000 at 16 seeds: coverage 3.4-18.3 SE, widening 3.9-40.9 SE;
+    # 24 seeds put the worst of them at ≈ 4.7 SE (the distance grows as √n)
+    n_seeds=24,
+    experiment=mc_band_experiment,
+    decide=mc_band_decide,
+    measure=mc_band_cost,
 )
 
 
@@ -340,19 +338,17 @@ def bn_pitfall_decide(df: pd.DataFrame):
     return checks, numbers
 
 
-MC_PREDICT_BATCHNORM = register(
-    Claim(
-        name="mc_predict_batchnorm",
-        lecture=6,
-        statement=(
-            "With BatchNorm, model(x, training=True) is no MC dropout: its average misses the "
-            "model's prediction, one point at a time it ignores the input, and it overwrites "
-            "BatchNorm's moving statistics; layers.mc_predict does none of this."
-        ),
-        n_seeds=5,
-        experiment=bn_pitfall_experiment,
-        decide=bn_pitfall_decide,
-    )
+MC_PREDICT_BATCHNORM = Claim(
+    name="mc_predict_batchnorm",
+    lecture=6,
+    statement=(
+        "With BatchNorm, model(x, training=True) is no MC dropout: its average misses the "
+        "model's prediction, one point at a time it ignores the input, and it overwrites "
+        "BatchNorm's moving statistics; layers.mc_predict does none of this."
+    ),
+    n_seeds=5,
+    experiment=bn_pitfall_experiment,
+    decide=bn_pitfall_decide,
 )
 
 
@@ -462,17 +458,23 @@ def mc_entropy_decide(df: pd.DataFrame):
     return checks, numbers
 
 
-MC_ENTROPY_CLAIM = register(
-    Claim(
-        name="mc_entropy",
-        lecture=6,
-        statement=(
-            "On the digits, MC-dropout predictions that are wrong have a clearly higher entropy "
-            "than correct ones, but the two overlap: some mistakes are made confidently."
-        ),
-        n_seeds=MC_ENTROPY_N_SEEDS,
-        sizing=MC_ENTROPY_SIZING,
-        experiment=mc_entropy_experiment,
-        decide=mc_entropy_decide,
-    )
+MC_ENTROPY_CLAIM = Claim(
+    name="mc_entropy",
+    lecture=6,
+    statement=(
+        "On the digits, MC-dropout predictions that are wrong have a clearly higher entropy "
+        "than correct ones, but the two overlap: some mistakes are made confidently."
+    ),
+    n_seeds=MC_ENTROPY_N_SEEDS,
+    sizing=MC_ENTROPY_SIZING,
+    experiment=mc_entropy_experiment,
+    decide=mc_entropy_decide,
+)
+
+#: This lecture's claims, in the order the course presents them (collected by
+#: :mod:`dropoutcourse.claims.registry`; defining a claim registers nothing).
+CLAIMS = (
+    MC_BAND_CLAIM,
+    MC_PREDICT_BATCHNORM,
+    MC_ENTROPY_CLAIM,
 )

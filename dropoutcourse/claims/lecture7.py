@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dropoutcourse.claims.core import Claim, register
+from dropoutcourse.claims.core import Claim
 from dropoutcourse.claims.rules import (
     active_on_every_seed,
     all_above,
@@ -127,23 +127,21 @@ def droppath_decide(runs: pd.DataFrame):
     return checks, numbers
 
 
-DROPPATH_SMALL_SCALE = register(
-    Claim(
-        name="droppath_small_scale",
-        lecture=7,
-        statement=(
-            "On 1000 MNIST-1D signals a 4-block residual MLP memorises its training set, yet "
-            "DropPath 0.3 does not raise its test accuracy by 2 points: at this scale "
-            "stochastic depth does not detectably help. The same protocol detects the cost of "
-            "too much DropPath (0.8 on every block). Plain dropout 0.3 is shown for "
-            "comparison, not claimed."
-        ),
-        n_seeds=20,
-        experiment=droppath_experiment,
-        decide=droppath_decide,
-        sizing=RESIDUAL_SIZING,
-        headline=("gain_droppath", "gain_droppath_hi", "control_cost"),
-    )
+DROPPATH_SMALL_SCALE = Claim(
+    name="droppath_small_scale",
+    lecture=7,
+    statement=(
+        "On 1000 MNIST-1D signals a 4-block residual MLP memorises its training set, yet "
+        "DropPath 0.3 does not raise its test accuracy by 2 points: at this scale "
+        "stochastic depth does not detectably help. The same protocol detects the cost of "
+        "too much DropPath (0.8 on every block). Plain dropout 0.3 is shown for "
+        "comparison, not claimed."
+    ),
+    n_seeds=20,
+    experiment=droppath_experiment,
+    decide=droppath_decide,
+    sizing=RESIDUAL_SIZING,
+    headline=("gain_droppath", "gain_droppath_hi", "control_cost"),
 )
 
 
@@ -237,19 +235,24 @@ def data_size_decide(final: pd.DataFrame):
     return checks, numbers
 
 
-GAIN_VS_DATA_SIZE = register(
-    Claim(
-        name="gain_vs_data_size",
-        lecture=7,
-        statement=(
-            "With the same number of examples processed, dropout 0.3 lowers the test loss of a "
-            "40-128-128-10 MLP trained on 500 MNIST-1D signals (40 passes) but raises it on "
-            "20 000 signals seen once each: dropout's effect crosses zero as the data grow."
-        ),
-        n_seeds=10,
-        experiment=data_size_experiment,
-        decide=data_size_decide,
-        sizing=DATA_SIZES_SIZING,
-        headline=("loss_gain_500", "loss_gain_20000", "gain_20000"),
-    )
+GAIN_VS_DATA_SIZE = Claim(
+    name="gain_vs_data_size",
+    lecture=7,
+    statement=(
+        "With the same number of examples processed, dropout 0.3 lowers the test loss of a "
+        "40-128-128-10 MLP trained on 500 MNIST-1D signals (40 passes) but raises it on "
+        "20 000 signals seen once each: dropout's effect crosses zero as the data grow."
+    ),
+    n_seeds=10,
+    experiment=data_size_experiment,
+    decide=data_size_decide,
+    sizing=DATA_SIZES_SIZING,
+    headline=("loss_gain_500", "loss_gain_20000", "gain_20000"),
+)
+
+#: This lecture's claims, in the order the course presents them (collected by
+#: :mod:`dropoutcourse.claims.registry`; defining a claim registers nothing).
+CLAIMS = (
+    DROPPATH_SMALL_SCALE,
+    GAIN_VS_DATA_SIZE,
 )

@@ -23,7 +23,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from dropoutcourse.claims.core import Claim, register
+from dropoutcourse.claims.core import Claim
 from dropoutcourse.claims.rules import (
     active_on_every_seed,
     all_of,
@@ -281,30 +281,28 @@ def shift_cost(seeds: list[int]) -> dict[str, float]:
     }
 
 
-SHIFT_BENCHMARK = register(
-    Claim(
-        name="shift_benchmark",
-        lecture=8,
-        statement=(
-            "On MNIST-1D, MC dropout lowers a plain network's NLL in distribution, and under "
-            "strong input noise it beats a deep ensemble of 5 plain networks on NLL and ECE; "
-            "temperature scaling calibrates in distribution and loses it under shift."
-        ),
-        # pilot 1000 (6 seeds): the ECE gap under the strongest shift (3.2 ± sd 1.2 points
-        # against a 1-point margin) needs 9 seeds for an expected 3 SE; pilot 0 with 10 seeds
-        # then gave only 2.5 SE (sd 1.47, mean 3.21): power.n_for_margin(1.47, 3.21 - 1) = 12;
-        # 16 for headroom, for both claims
-        n_seeds=16,
-        experiment=shift_experiment,
-        decide=shift_decide,
-        headline=("mc_gain", "ens_nll_gap", "ts_gain"),
-        sizing=(
-            "pilot offset 1000, 6 seeds: n_for_margin(target 3 SE) = 4 (MC NLL gain 0.185, sd "
-            "0.051), 2 (NLL gap at noise 2: 0.87, sd 0.03), 9 (ECE gap: 3.2, sd 1.2), 3 and 2 "
-            "(temperature checks)"
-        ),
-        measure=shift_cost,
-    )
+SHIFT_BENCHMARK = Claim(
+    name="shift_benchmark",
+    lecture=8,
+    statement=(
+        "On MNIST-1D, MC dropout lowers a plain network's NLL in distribution, and under "
+        "strong input noise it beats a deep ensemble of 5 plain networks on NLL and ECE; "
+        "temperature scaling calibrates in distribution and loses it under shift."
+    ),
+    # pilot 1000 (6 seeds): the ECE gap under the strongest shift (3.2 ± sd 1.2 points
+    # against a 1-point margin) needs 9 seeds for an expected 3 SE; pilot 0 with 10 seeds
+    # then gave only 2.5 SE (sd 1.47, mean 3.21): power.n_for_margin(1.47, 3.21 - 1) = 12;
+    # 16 for headroom, for both claims
+    n_seeds=16,
+    experiment=shift_experiment,
+    decide=shift_decide,
+    headline=("mc_gain", "ens_nll_gap", "ts_gain"),
+    sizing=(
+        "pilot offset 1000, 6 seeds: n_for_margin(target 3 SE) = 4 (MC NLL gain 0.185, sd "
+        "0.051), 2 (NLL gap at noise 2: 0.87, sd 0.03), 9 (ECE gap: 3.2, sd 1.2), 3 and 2 "
+        "(temperature checks)"
+    ),
+    measure=shift_cost,
 )
 
 
@@ -335,23 +333,21 @@ def ood_decide(df: pd.DataFrame):
     return checks, numbers
 
 
-OOD_DETECTION = register(
-    Claim(
-        name="ood_detection",
-        lecture=8,
-        statement=(
-            "MC dropout's mutual information tells pure-noise inputs from MNIST-1D signals "
-            "better than chance; a deep ensemble's does it better by more than 0.05 AUROC."
-        ),
-        # the same run as shift_benchmark (10 seeds); pilot 1000 (6 seeds) asked for 4 (MC
-        # AUROC 0.567, sd 0.019, above 0.5 at 3 SE) and 2 (the gap). A further part, "MC's
-        # AUROC below 0.6", sized at 10 seeds on pilot 1000, failed on set 0 (0.584, upper end
-        # 0.602) and was dropped: "weak" is not supported, only "above chance, below the ensemble"
-        n_seeds=16,  # the shift benchmark's run (one training serves both claims)
-        experiment=ood_experiment,
-        decide=ood_decide,
-        headline=("mc_mi", "ens_mi", "gap"),
-    )
+OOD_DETECTION = Claim(
+    name="ood_detection",
+    lecture=8,
+    statement=(
+        "MC dropout's mutual information tells pure-noise inputs from MNIST-1D signals "
+        "better than chance; a deep ensemble's does it better by more than 0.05 AUROC."
+    ),
+    # the same run as shift_benchmark (10 seeds); pilot 1000 (6 seeds) asked for 4 (MC
+    # AUROC 0.567, sd 0.019, above 0.5 at 3 SE) and 2 (the gap). A further part, "MC's
+    # AUROC below 0.6", sized at 10 seeds on pilot 1000, failed on set 0 (0.584, upper end
+    # 0.602) and was dropped: "weak" is not supported, only "above chance, below the ensemble"
+    n_seeds=16,  # the shift benchmark's run (one training serves both claims)
+    experiment=ood_experiment,
+    decide=ood_decide,
+    headline=("mc_mi", "ens_mi", "gap"),
 )
 
 
@@ -440,19 +436,25 @@ def concrete_decide(df: pd.DataFrame):
     return checks, numbers
 
 
-CONCRETE_RATE_FALLS = register(
-    Claim(
-        name="concrete_rate_falls",
-        lecture=8,
-        statement=(
-            "Concrete dropout learns its drop rate: on MNIST-1D the learned rate of the hidden "
-            "layers is lower with 1000 or 4000 training signals than with 250."
-        ),
-        # pilot 1000 (5 seeds, 300 steps): fall 250 -> 1000 = 0.119 (sd 0.005), 48 SE at 5
-        # seeds; 1000 -> 4000 = 0.005, below the 1-point margin, so it is reported only
-        n_seeds=5,
-        experiment=concrete_experiment,
-        decide=concrete_decide,
-        headline=("rate_250", "rate_1000", "rate_4000"),
-    )
+CONCRETE_RATE_FALLS = Claim(
+    name="concrete_rate_falls",
+    lecture=8,
+    statement=(
+        "Concrete dropout learns its drop rate: on MNIST-1D the learned rate of the hidden "
+        "layers is lower with 1000 or 4000 training signals than with 250."
+    ),
+    # pilot 1000 (5 seeds, 300 steps): fall 250 -> 1000 = 0.119 (sd 0.005), 48 SE at 5
+    # seeds; 1000 -> 4000 = 0.005, below the 1-point margin, so it is reported only
+    n_seeds=5,
+    experiment=concrete_experiment,
+    decide=concrete_decide,
+    headline=("rate_250", "rate_1000", "rate_4000"),
+)
+
+#: This lecture's claims, in the order the course presents them (collected by
+#: :mod:`dropoutcourse.claims.registry`; defining a claim registers nothing).
+CLAIMS = (
+    SHIFT_BENCHMARK,
+    OOD_DETECTION,
+    CONCRETE_RATE_FALLS,
 )

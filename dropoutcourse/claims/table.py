@@ -14,7 +14,8 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dropoutcourse.claims.core import CLAIMS, ClaimResult, get
+from dropoutcourse.claims.core import ClaimResult
+from dropoutcourse.claims.registry import CLAIMS, get
 from dropoutcourse.claims.rules import suite_failure_chance
 from dropoutcourse.claims.seedsets import check_disjoint
 
