@@ -236,6 +236,35 @@ def _rms(a, b) -> float:
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
 
 
+def _bn_network(seed: int):
+    """Lecture 6 §1's BatchNorm network, trained with Keras ``fit`` on seed ``seed``'s sample."""
+    import keras
+
+    from dropoutcourse import data, models
+
+    s = BN_NET
+    wave = data.make_polynomial(n_train=MC_BAND["n_train"], noise=MC_BAND["noise"], seed=seed)
+    keras.utils.set_random_seed(seed)
+    net = models.mlp(
+        1,
+        0,
+        hidden=s["hidden"],
+        hidden_rate=s["hidden_rate"],
+        batch_norm=True,
+        optimizer="adam",
+        learning_rate=0.01,
+        seed=seed,
+    )
+    net.fit(
+        np.tile(wave.x_train, (s["repeat"], 1)),
+        np.tile(wave.y_train, s["repeat"]),
+        epochs=s["epochs"],
+        batch_size=s["batch_size"],
+        verbose=0,
+    )
+    return net
+
+
 def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
     """One row per seed: how far each MC recipe lands from the model's own prediction.
 
@@ -246,53 +275,30 @@ def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
     and of the deterministic prediction there), ``moving_mean_change`` (max change of bn1's
     moving mean after the naive calls) and ``predict_change`` (max change of ``predict``).
     """
-    import keras
+    from dropoutcourse import layers
 
-    from dropoutcourse import data, layers, models
-
-    s = BN_NET
+    n_samples = BN_NET["n_samples"]
     grid = mc_grid()
     rows = []
-    for seed in seeds:  # one loop per seed, so each seed draws its own noisy sample too
-        wave = data.make_polynomial(n_train=MC_BAND["n_train"], noise=MC_BAND["noise"], seed=seed)
-        keras.utils.set_random_seed(seed)
-        net = models.mlp(
-            1,
-            0,
-            hidden=s["hidden"],
-            hidden_rate=s["hidden_rate"],
-            batch_norm=True,
-            optimizer="adam",
-            learning_rate=0.01,
-            seed=seed,
-        )
-        net.fit(
-            np.tile(wave.x_train, (s["repeat"], 1)),
-            np.tile(wave.y_train, s["repeat"]),
-            epochs=s["epochs"],
-            batch_size=s["batch_size"],
-            verbose=0,
-        )
+    for seed in seeds:  # one network per seed, so each seed draws its own noisy sample too
+        net = _bn_network(seed)
         det = net.predict(grid, verbose=0)[:, 0]
         before = net.get_layer("bn1").moving_mean.numpy().copy()
-        good, spread = layers.mc_predict(net, grid, n_samples=s["n_samples"], seed=seed)
-        naive = np.stack(
-            [net(grid, training=True).numpy()[:, 0] for _ in range(s["n_samples"])]
-        ).mean(0)
+        good, spread = layers.mc_predict(net, grid, n_samples=n_samples, seed=seed)
+        naive = np.stack([net(grid, training=True).numpy()[:, 0] for _ in range(n_samples)])
         single = [float(net(grid[i : i + 1], training=True)[0, 0]) for i in SINGLE_POINTS]
         after = net.predict(grid, verbose=0)[:, 0]
+        moved = np.abs(net.get_layer("bn1").moving_mean.numpy() - before).max()
         rows.append(
             {
                 "seed": seed,
                 "mc_spread": float(spread.mean()),
                 "rms_good": _rms(good[:, 0], det),
-                "rms_naive": _rms(naive, det),
+                "rms_naive": _rms(naive.mean(0), det),
                 "det_range": float(np.ptp(det)),
                 "single_range": float(np.ptp(single)),
                 "det_single_range": float(np.ptp(det[list(SINGLE_POINTS)])),
-                "moving_mean_change": float(
-                    np.abs(net.get_layer("bn1").moving_mean.numpy() - before).max()
-                ),
+                "moving_mean_change": float(moved),
                 "predict_change": float(np.abs(after - det).max()),
             }
         )
