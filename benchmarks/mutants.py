@@ -103,8 +103,8 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "engine: every replica uses the first replica's mask key",
         "dropoutcourse/engine.py",
-        "    mask_keys = [_key(c.seed, _MASKS) for c in configs]",
-        "    mask_keys = [_key(configs[0].seed, _MASKS) for c in configs]",
+        "        self.mask_keys = [_key(c.seed, _MASKS) for c in configs]",
+        "        self.mask_keys = [_key(configs[0].seed, _MASKS) for c in configs]",
         ENGINE_TESTS,
     ),
     Mutant(
@@ -117,9 +117,9 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "engine: dropout left on when measuring the metrics",
         "dropoutcourse/engine.py",
-        "        out = net.forward(x_all)  # inference mode: no masks, no rescaling needed",
-        "        out = net.forward(x_all, net.masks(mask_keys, tf.constant(0, tf.int64), "
-        "tf.shape(x_all)[0]))",
+        "        out = self.net.forward(self.x_all)  # no masks: inverted dropout needs no rescaling",
+        "        out = self.net.forward(self.x_all, self.net.masks(self.mask_keys, "
+        "tf.constant(0, tf.int64), tf.shape(self.x_all)[0]))",
         ENGINE_TESTS,
     ),
     Mutant(
@@ -128,6 +128,20 @@ MUTANTS: list[Mutant] = [
         "                norms = tf.sqrt(tf.reduce_sum(w**2, axis=1, keepdims=True))",
         "                norms = tf.sqrt(tf.reduce_sum(w**2, axis=2, keepdims=True))",
         ENGINE_TESTS,
+    ),
+    Mutant(
+        "replica training loop: SGD without momentum (the velocity forgets every step)",
+        "dropoutcourse/_replica_train.py",
+        "var=p.handle, accum=v.handle, lr=self.lr, grad=g, momentum=self.momentum",
+        "var=p.handle, accum=v.handle, lr=self.lr, grad=g, momentum=0.0",
+        ENGINE_TESTS,
+    ),
+    Mutant(
+        "replica training loop: Adam's step counter never advances",
+        "dropoutcourse/_replica_train.py",
+        "            self.t.assign_add(tf.ones_like(self.t))",
+        "            self.t.assign_add(tf.zeros_like(self.t))",
+        ("tests/test_engine_masks.py", "tests/test_cnn_demos.py"),
     ),
     Mutant(
         "CNN trainer: spatial dropout draws one value per pixel",
@@ -164,7 +178,15 @@ def _copy_repo(dest: Path) -> None:
     ignore = shutil.ignore_patterns(
         ".git", ".venv", "node_modules", "build", ".claims-cache", "__pycache__", "results"
     )
-    for name in ("dropoutcourse", "tests", "conftest.py", "pyproject.toml", "homework", "slides"):
+    for name in (
+        "dropoutcourse",
+        "tests",
+        "conftest.py",
+        "pyproject.toml",
+        "homework",
+        "slides",
+        "tools",
+    ):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=ignore)

@@ -359,9 +359,3 @@ def _block_variances(order: str, drop, bn, x: np.ndarray) -> dict[str, float]:
         "out_var_train": _unit_var(out_train),
         "out_var_infer": _unit_var(out_infer),
     }
-
-
-# Not part of this module's API: import the CNN trainer from dropoutcourse.cnn_engine. This alias
-# remains only for dropoutcourse/claims/lecture5.py, which still calls it as
-# cnn_demos.train_cnn_replicas (remove it when that claim imports from cnn_engine).
-from dropoutcourse.cnn_engine import train_cnn_replicas  # noqa: E402, F401

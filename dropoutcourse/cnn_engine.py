@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from dropoutcourse import _replicas
+from dropoutcourse._replica_train import Adam, EpochProgram, train_epochs
 from dropoutcourse._validate import check_positive_int, check_rate
 from dropoutcourse.switches import effective_rate
 
-__all__ = ["train_cnn_replicas", "CNN_DROPOUT_KINDS"]
+__all__ = ["CNN_DROPOUT_KINDS", "fit_cnn_replicas", "train_cnn_replicas"]
 
 #: The ``dropout`` values a variant may use (the ``dropout`` argument of ``models.cnn``).
 CNN_DROPOUT_KINDS = ("none", "element", "spatial", "dropblock", "head")
@@ -145,47 +146,8 @@ class _ReplicaCNN:
         return out
 
 
-def train_cnn_replicas(
-    data,
-    variants: dict[str, dict],
-    *,
-    seeds: Iterable[int] = range(5),
-    epochs: int = 15,
-    batch_size: int = 32,
-    filters: Sequence[int] = (16, 32),
-    dense_units: int = 64,
-    block_size: int = 3,
-    learning_rate: float = 1e-3,
-    return_net: bool = False,
-):
-    """Train one small CNN per (variant, seed), all R of them at once; one row per replica.
-
-    The architecture is exactly :func:`dropoutcourse.models.cnn` without BatchNorm
-    (conv 3×3 → ReLU → [dropout] → max-pool 2×2, per entry of ``filters``; then dense ReLU →
-    [head dropout] → softmax), with Keras' Glorot-uniform initialisation, Adam
-    (Keras defaults) and mini-batches of ``batch_size`` reshuffled every epoch for every
-    replica, the last one smaller (as in Keras), all from :mod:`dropoutcourse._replicas`. A Keras ``fit`` costs ~0.1 s per epoch whatever the model, so 25 CNNs one after
-    another would take minutes; here every layer of all R networks is one batched TensorFlow
-    op (the same idea as :mod:`dropoutcourse.engine` for MLPs).
-
-    Args:
-        data: a :class:`dropoutcourse.data.Dataset` of images (N, H, W, C), integer labels.
-        variants: label → ``{"dropout": kind, "rate": r, "head_rate": r}`` with kind in
-            ``none, element, spatial, dropblock, head`` (the ``dropout`` argument of
-            ``models.cnn``; defaults rate 0.2, head_rate 0.5).
-        seeds: one replica of every variant per seed: its initial weights, shuffles and
-            dropout masks come from its own seed (never from the other replicas).
-        return_net: also return the trained replica network (for tests).
-
-    Returns:
-        DataFrame with ``label, dropout, rate, head_rate, seed, train_loss, train_acc,
-        test_loss, test_acc`` (inference mode, full train/test sets, after the last epoch).
-    """
-    import tensorflow as tf
-
-    seeds = [int(s) for s in seeds]
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
+def _variant_table(variants: dict[str, dict], seeds: list[int]) -> pd.DataFrame:
+    """One row per replica: ``label, dropout, rate, head_rate, seed`` (checked)."""
     if not variants or not seeds:
         raise ValueError("variants and seeds must both be non-empty")
     meta = []
@@ -204,7 +166,110 @@ def train_cnn_replicas(
             {"label": label, "dropout": kind, "rate": rate, "head_rate": head_rate, "seed": s}
             for s in seeds
         ]
-    df = pd.DataFrame(meta)
+    return pd.DataFrame(meta)
+
+
+def _batch_loss(net: _ReplicaCNN, x_train, y_train):
+    """The summed cross-entropy of every replica's batch (dropout on)."""
+    import tensorflow as tf
+
+    def loss(idx, wts, counter):
+        logits = net.forward(tf.gather(x_train, idx), counter)  # (R, B, classes)
+        per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.gather(y_train, idx), logits=logits
+        )
+        # weights 1/len(batch): Keras' per-batch mean, also for the short last batch
+        return tf.reduce_sum(wts * per_sample)
+
+    return loss
+
+
+def _evaluate(net: _ReplicaCNN, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per replica: mean cross-entropy and accuracy on (x, y), dropout off."""
+    import tensorflow as tf
+
+    @tf.function(autograph=False)
+    def logits_of(chunk):
+        return net.forward(tf.repeat(chunk[None], net.R, axis=0))
+
+    size = 512  # one traced shape: pad the last chunk, then cut the padding off
+    padded = np.zeros((-(-len(x) // size) * size, *x.shape[1:]), np.float32)
+    padded[: len(x)] = x
+    chunks = [logits_of(tf.constant(padded[i : i + size])) for i in range(0, len(padded), size)]
+    logits = tf.concat(chunks, axis=1)[:, : len(x)]
+    labels = tf.repeat(tf.constant(y, tf.int32)[None], net.R, axis=0)
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    correct = tf.cast(tf.argmax(logits, axis=2, output_type=tf.int32) == labels, tf.float32)
+    return tf.reduce_mean(loss, 1).numpy(), tf.reduce_mean(correct, 1).numpy()
+
+
+def train_cnn_replicas(
+    data,
+    variants: dict[str, dict],
+    *,
+    seeds: Iterable[int] = range(5),
+    epochs: int = 15,
+    batch_size: int = 32,
+    filters: Sequence[int] = (16, 32),
+    dense_units: int = 64,
+    block_size: int = 3,
+    learning_rate: float = 1e-3,
+) -> pd.DataFrame:
+    """Train one small CNN per (variant, seed), all R of them at once; one row per replica.
+
+    The architecture is exactly :func:`dropoutcourse.models.cnn` without BatchNorm
+    (conv 3×3 → ReLU → [dropout] → max-pool 2×2, per entry of ``filters``; then dense ReLU →
+    [head dropout] → softmax), with Keras' Glorot-uniform initialisation, Adam (Keras
+    defaults) and mini-batches of ``batch_size`` reshuffled every epoch for every replica, the
+    last one smaller (as in Keras). A Keras ``fit`` costs ~0.1 s per epoch whatever the model,
+    so 25 CNNs one after another would take minutes; here every layer of all R networks is one
+    batched TensorFlow op, trained by the loop of :mod:`dropoutcourse._replica_train` that
+    also trains the MLP engine's replicas.
+
+    Args:
+        data: a :class:`dropoutcourse.data.Dataset` of images (N, H, W, C), integer labels.
+        variants: label → ``{"dropout": kind, "rate": r, "head_rate": r}`` with kind in
+            ``none, element, spatial, dropblock, head`` (the ``dropout`` argument of
+            ``models.cnn``; defaults rate 0.2, head_rate 0.5).
+        seeds: one replica of every variant per seed: its initial weights, shuffles and
+            dropout masks come from its own seed (never from the other replicas).
+
+    Returns:
+        DataFrame with ``label, dropout, rate, head_rate, seed, train_loss, train_acc,
+        test_loss, test_acc`` (inference mode, full train/test sets, after the last epoch).
+    """
+    return fit_cnn_replicas(
+        data,
+        variants,
+        seeds=seeds,
+        epochs=epochs,
+        batch_size=batch_size,
+        filters=filters,
+        dense_units=dense_units,
+        block_size=block_size,
+        learning_rate=learning_rate,
+    )[0]
+
+
+def fit_cnn_replicas(
+    data,
+    variants: dict[str, dict],
+    *,
+    seeds: Iterable[int] = range(5),
+    epochs: int = 15,
+    batch_size: int = 32,
+    filters: Sequence[int] = (16, 32),
+    dense_units: int = 64,
+    block_size: int = 3,
+    learning_rate: float = 1e-3,
+) -> tuple[pd.DataFrame, _ReplicaCNN]:
+    """:func:`train_cnn_replicas`, also returning the trained replica network (for tests)."""
+    import tensorflow as tf
+
+    seeds = [int(s) for s in seeds]
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    df = _variant_table(variants, seeds)
     net = _ReplicaCNN(
         data.x_train.shape[1:],
         data.n_classes,
@@ -218,52 +283,9 @@ def train_cnn_replicas(
     )
     x_train = tf.constant(np.asarray(data.x_train, np.float32))
     y_train = tf.constant(np.asarray(data.y_train, np.int32))
-    n, R = len(data.x_train), net.R
-    ms = [tf.Variable(tf.zeros_like(p)) for p in net.params]
-    vs = [tf.Variable(tf.zeros_like(p)) for p in net.params]
-    step = tf.Variable(0.0)
-
-    @tf.function(autograph=False)
-    def train_step(idx, wts, counter):
-        xb, yb = tf.gather(x_train, idx), tf.gather(y_train, idx)  # (R, B, ...)
-        with tf.GradientTape() as tape:
-            logits = net.forward(xb, counter)
-            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=logits)
-            # weights 1/len(batch): Keras' per-batch mean, also for the short last batch;
-            # replicas are independent, so the sum's gradient is each replica's own
-            total = tf.reduce_sum(wts * loss)
-        grads = tape.gradient(total, net.params)
-        step.assign_add(1.0)
-        _replicas.adam_update(net.params, grads, ms, vs, step, learning_rate)
-
-    shuffles = [_replicas.stream(s, _replicas.SHUFFLE) for s in df["seed"]]
-    steps = -(-n // batch_size)
-    for epoch in range(epochs):
-        idx, wts = _replicas.epoch_batches(shuffles, [n] * R, batch_size, steps)
-        for s in range(steps):
-            counter = tf.constant(epoch * _replicas.STEP_STRIDE + s, tf.int64)
-            train_step(tf.constant(idx[:, s]), tf.constant(wts[:, s]), counter)
-
-    @tf.function(autograph=False)
-    def logits_of(x):
-        return net.forward(tf.repeat(x[None], R, axis=0))
-
+    adam = Adam(net.params, learning_rate)
+    program = EpochProgram(net.params, _batch_loss(net, x_train, y_train), adam.apply_batch)
+    train_epochs(program, df["seed"].tolist(), [len(data.x_train)] * net.R, batch_size, epochs)
     for part, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
-        chunk = 512  # one traced shape: pad the last chunk, then cut the padding off
-        padded = np.zeros((-(-len(x) // chunk) * chunk, *x.shape[1:]), np.float32)
-        padded[: len(x)] = x
-        logits = np.concatenate(
-            [
-                logits_of(tf.constant(padded[i : i + chunk])).numpy()
-                for i in range(0, len(padded), chunk)
-            ],
-            axis=1,
-        )[:, : len(x)]
-        logp = (
-            logits
-            - np.log(np.exp(logits - logits.max(2, keepdims=True)).sum(2, keepdims=True))
-            - logits.max(2, keepdims=True)
-        )
-        df[f"{part}_loss"] = -np.take_along_axis(logp, y[None, :, None], 2)[..., 0].mean(1)
-        df[f"{part}_acc"] = (logits.argmax(2) == y[None]).mean(1)
-    return (df, net) if return_net else df
+        df[f"{part}_loss"], df[f"{part}_acc"] = _evaluate(net, np.asarray(x), np.asarray(y))
+    return df, net

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutcourse import _replicas
+from dropoutcourse._replica_train import Adam, EpochProgram, Momentum, train_epochs
 from dropoutcourse._validate import (
     check_choice,
     check_finite_array,
@@ -54,8 +55,7 @@ __all__ = ["ReplicaConfig", "TrainResult", "train_replicas"]
 
 # the random streams, the batching, Glorot and Adam are shared with the CNN trainer
 _INIT, _SHUFFLE, _MASKS, _MC = _replicas.INIT, _replicas.SHUFFLE, _replicas.MASKS, _replicas.MC
-_STEP_STRIDE = _replicas.STEP_STRIDE
-_stream, _key, _epoch_batches = _replicas.stream, _replicas.key, _replicas.epoch_batches
+_key = _replicas.key
 
 
 @dataclass(frozen=True)
@@ -277,6 +277,119 @@ def _check_dataset(data: Dataset) -> None:
             check_finite_array(np.asarray(y, np.float32), f"data.y_{part}")
 
 
+def _check_configs(configs, hidden: tuple[int, ...]) -> list[ReplicaConfig]:
+    configs = list(configs) if not isinstance(configs, ReplicaConfig) else [configs]
+    if not configs:
+        raise ValueError("configs must contain at least one ReplicaConfig, got an empty list")
+    for c in configs:
+        if not isinstance(c, ReplicaConfig):
+            raise TypeError(f"configs must contain ReplicaConfig objects, got {type(c).__name__}")
+    if not hidden and any(c.hidden_rate or c.max_norm is not None for c in configs):
+        raise ValueError("hidden=() has no hidden units: hidden_rate and max_norm would do nothing")
+    return configs
+
+
+def _train_sizes(configs: list[ReplicaConfig], n_train: int) -> list[int]:
+    """Each replica's number of training examples (its ``train_size``, or all of them)."""
+    sizes = [n_train if c.train_size is None else c.train_size for c in configs]
+    if max(sizes) > n_train:
+        raise ValueError(
+            f"train_size must be in [1, {n_train}] (the dataset's training samples), "
+            f"got {max(sizes)}"
+        )
+    return sizes
+
+
+class _MLPObjective:
+    """The MLP replicas' batch loss, update (with max-norm) and evaluation, as TF functions."""
+
+    def __init__(self, net: _ReplicaMLP, data: Dataset, configs, sizes, optimizer, batch_size):
+        import tensorflow as tf
+
+        self.tf, self.net, self.optimizer, self.batch_size = tf, net, optimizer, batch_size
+        self.regression = data.n_classes == 0
+        n_eval = max(sizes)  # the training part of the evaluation set
+        x_train = np.asarray(data.x_train, np.float32).reshape(len(data.x_train), -1)[:n_eval]
+        x_test = np.asarray(data.x_test, np.float32).reshape(len(data.x_test), -1)
+        y_dtype = np.float32 if self.regression else np.int32
+        self.y_train = tf.constant(np.asarray(data.y_train)[:n_eval].astype(y_dtype))
+        y_all = np.concatenate([data.y_train[:n_eval], data.y_test]).astype(y_dtype)
+        self.y_all, self.n_eval = tf.constant(y_all), n_eval
+        self.x_train, self.x_all = (
+            tf.constant(x_train),
+            tf.constant(np.concatenate([x_train, x_test])),
+        )
+        self.mask_keys = [_key(c.seed, _MASKS) for c in configs]
+        self.l2 = tf.constant([c.l2 for c in configs], tf.float32)
+        self.any_l2 = any(c.l2 for c in configs)
+        caps = [np.inf if c.max_norm is None else c.max_norm for c in configs]
+        self.max_norm = tf.constant(caps, tf.float32)[:, None, None]
+        self.any_max_norm = any(c.max_norm is not None for c in configs)
+        # the replica's own training samples in the evaluation: weight 1/n for the first n
+        eval_w = np.zeros((len(configs), n_eval), np.float32)
+        for r, n in enumerate(sizes):
+            eval_w[r, :n] = 1.0 / n
+        self.eval_w = tf.constant(eval_w)
+        # with equal training-set sizes every replica takes every step: no need to mask updates
+        self.all_active = len(set(sizes)) == 1
+
+    def per_sample_loss(self, out, y):
+        tf = self.tf
+        if self.regression:
+            return tf.square(out[..., 0] - y)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.broadcast_to(y, out.shape[:-1]), logits=out
+        )
+
+    def loss(self, idx, wts, counter):
+        """Sum over replicas of each one's batch loss (+ its L2 penalty)."""
+        tf, net = self.tf, self.net
+        xb = tf.gather(self.x_train, idx)  # (R, B, F): each replica its own batch
+        masks = net.masks(self.mask_keys, counter, self.batch_size)
+        out = net.forward(xb, masks)
+        loss = tf.reduce_sum(wts * self.per_sample_loss(out, tf.gather(self.y_train, idx)), 1)
+        if self.any_l2:
+            loss += self.l2 * tf.add_n([tf.reduce_sum(w**2, axis=[1, 2]) for w in net.kernels])
+        return tf.reduce_sum(loss)
+
+    def update(self, grads, wts) -> None:
+        tf = self.tf
+        # a replica with fewer samples has run out of batches: it must not move at all
+        active = (tf.reduce_sum(wts, axis=1) > 0)[:, None, None]
+        fused = self.all_active and isinstance(self.optimizer, Momentum)
+        self.optimizer.apply(grads, None if fused else active)
+        if self.any_max_norm:
+            for w in self.net.kernels[:-1]:  # the hidden units' incoming weights
+                norms = tf.sqrt(tf.reduce_sum(w**2, axis=1, keepdims=True))  # (R, 1, out)
+                scale = tf.where(active & (norms > self.max_norm), self.max_norm / norms, 1.0)
+                w.assign(w * scale)
+
+    def evaluate(self):
+        """(4, R): train loss, train accuracy, test loss, test accuracy, in inference mode."""
+        tf, n = self.tf, self.n_eval
+        out = self.net.forward(self.x_all)  # no masks: inverted dropout needs no rescaling
+        loss = self.per_sample_loss(out, self.y_all)
+        if self.regression:
+            correct = tf.fill(loss.shape, np.nan)
+        else:
+            correct = tf.argmax(out, axis=-1, output_type=tf.int32) == self.y_all
+            correct = tf.cast(correct, tf.float32)
+        return tf.stack(
+            [
+                tf.reduce_sum(loss[:, :n] * self.eval_w, axis=1),
+                tf.reduce_sum(correct[:, :n] * self.eval_w, axis=1),
+                tf.reduce_mean(loss[:, n:], axis=1),
+                tf.reduce_mean(correct[:, n:], axis=1),
+            ]
+        )
+
+
+def _optimizer(name: str, params, learning_rate: float, momentum: float, n_replicas: int):
+    if name == "sgd":
+        return Momentum(params, learning_rate, momentum)
+    return Adam(params, learning_rate, step_shape=(n_replicas, 1, 1))
+
+
 def train_replicas(
     data: Dataset,
     configs: Sequence[ReplicaConfig],
@@ -302,180 +415,51 @@ def train_replicas(
     ``verbose``: a tqdm progress bar over epochs (notebooks pass ``verbose=False``).
     """
     _check_dataset(data)
-    configs = list(configs) if not isinstance(configs, ReplicaConfig) else [configs]
-    if not configs:
-        raise ValueError("configs must contain at least one ReplicaConfig, got an empty list")
-    for c in configs:
-        if not isinstance(c, ReplicaConfig):
-            raise TypeError(f"configs must contain ReplicaConfig objects, got {type(c).__name__}")
     hidden = tuple(check_positive_int(h, "hidden (each layer width)") for h in hidden)
-    if not hidden and any(c.hidden_rate or c.max_norm is not None for c in configs):
-        raise ValueError("hidden=() has no hidden units: hidden_rate and max_norm would do nothing")
+    configs = _check_configs(configs, hidden)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     eval_every = check_positive_int(eval_every, "eval_every")
     optimizer = check_choice(optimizer, "optimizer", ("sgd", "adam"))
     learning_rate = check_positive_float(learning_rate, "learning_rate")
     momentum = check_unit_interval(momentum, "momentum")
-    n_train = len(data.x_train)
-    sizes = [n_train if c.train_size is None else c.train_size for c in configs]
-    if max(sizes) > n_train:
-        raise ValueError(
-            f"train_size must be in [1, {n_train}] (the dataset's training samples), "
-            f"got {max(sizes)}"
-        )
+    sizes = _train_sizes(configs, len(data.x_train))
 
-    import tensorflow as tf
-
-    regression = data.n_classes == 0
-    n_out = 1 if regression else data.n_classes
-    x_train = np.asarray(data.x_train, np.float32).reshape(n_train, -1)[: max(sizes)]
-    x_test = np.asarray(data.x_test, np.float32).reshape(len(data.x_test), -1)
-    n_eval = len(x_train)  # the training part of the evaluation set
-    y_dtype = np.float32 if regression else np.int32
-    y_train = tf.constant(np.asarray(data.y_train)[:n_eval].astype(y_dtype))
-    y_all = tf.constant(np.concatenate([data.y_train[:n_eval], data.y_test]).astype(y_dtype))
-    x_train_t = tf.constant(x_train)
-    x_all = tf.constant(np.concatenate([x_train, x_test]))
-
-    net = _ReplicaMLP(configs, [x_train.shape[1], *hidden, n_out])
-    R = len(configs)
-    params = net.params
-    mask_keys = [_key(c.seed, _MASKS) for c in configs]
-    l2 = tf.constant([c.l2 for c in configs], tf.float32)
-    any_l2 = any(c.l2 for c in configs)
-    max_norm = tf.constant(
-        [np.inf if c.max_norm is None else c.max_norm for c in configs], tf.float32
-    )[:, None, None]
-    any_max_norm = any(c.max_norm is not None for c in configs)
-    # the replica's own training samples in the evaluation: weight 1/n for the first n
-    eval_w = np.zeros((R, n_eval), np.float32)
-    for r, n in enumerate(sizes):
-        eval_w[r, :n] = 1.0 / n
-    eval_w = tf.constant(eval_w)
-    # optimizer state, one slot per parameter (+ Adam's per-replica step counter)
-    slots = [tf.Variable(tf.zeros_like(p)) for p in params]
-    slots2 = [tf.Variable(tf.zeros_like(p)) for p in params] if optimizer == "adam" else []
-    t_adam = tf.Variable(tf.zeros((R, 1, 1)))
-
-    def per_sample_loss(out, y):
-        if regression:
-            return tf.square(out[..., 0] - y)
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=tf.broadcast_to(y, out.shape[:-1]), logits=out
-        )
-
-    def train_step(idx, wts, counter):
-        xb = tf.gather(x_train_t, idx)  # (R, B, F): each replica its own batch
-        yb = tf.gather(y_train, idx)
-        masks = net.masks(mask_keys, counter, batch_size)
-        with tf.GradientTape() as tape:
-            out = net.forward(xb, masks)
-            loss = tf.reduce_sum(wts * per_sample_loss(out, yb), axis=1)  # (R,)
-            if any_l2:
-                loss += l2 * tf.add_n([tf.reduce_sum(w**2, axis=[1, 2]) for w in net.kernels])
-            # replicas don't interact, so d(sum of losses)/d(W[r]) = d(loss[r])/d(W[r])
-            total = tf.reduce_sum(loss)
-        grads = tape.gradient(total, params)
-        # a replica with fewer samples has run out of batches: it must not move at all
-        active = (tf.reduce_sum(wts, axis=1) > 0)[:, None, None]
-        if optimizer == "sgd" and all_active:
-            # the fused kernel does exactly Keras' v = m·v − lr·g; w += v in one pass over memory
-            for p, g, v in zip(params, grads, slots, strict=True):
-                tf.raw_ops.ResourceApplyKerasMomentum(
-                    var=p.handle, accum=v.handle, lr=learning_rate, grad=g, momentum=momentum
-                )
-        elif optimizer == "sgd":
-            for p, g, v in zip(params, grads, slots, strict=True):
-                v_new = momentum * v - learning_rate * g
-                v.assign(tf.where(active, v_new, v))
-                p.assign(tf.where(active, p + v_new, p))
-        else:
-            t_adam.assign(t_adam + tf.cast(active, tf.float32))
-            _replicas.adam_update(params, grads, slots, slots2, t_adam, learning_rate, active)
-        if any_max_norm:
-            for w in net.kernels[:-1]:  # the hidden units' incoming weights
-                norms = tf.sqrt(tf.reduce_sum(w**2, axis=1, keepdims=True))  # (R, 1, out)
-                scale = tf.where(active & (norms > max_norm), max_norm / norms, 1.0)
-                w.assign(w * scale)
-
-    def evaluate():
-        out = net.forward(x_all)  # inference mode: no masks, no rescaling needed
-        loss = per_sample_loss(out, y_all)
-        if regression:
-            correct = tf.fill(loss.shape, np.nan)
-        else:
-            correct = tf.cast(tf.argmax(out, axis=-1, output_type=tf.int32) == y_all, tf.float32)
-        train_loss = tf.reduce_sum(loss[:, :n_eval] * eval_w, axis=1)
-        train_acc = tf.reduce_sum(correct[:, :n_eval] * eval_w, axis=1)
-        return tf.stack(
-            [
-                train_loss,
-                train_acc,
-                tf.reduce_mean(loss[:, n_eval:], axis=1),
-                tf.reduce_mean(correct[:, n_eval:], axis=1),
-            ]
-        )
-
-    # with equal training-set sizes every replica takes every step: no need to mask updates
-    all_active = len(set(sizes)) == 1
-
-    # autograph=False: the loop below is written with tf.while_loop by hand, so the graph
-    # does not depend on AutoGraph re-reading this file's source (and traces faster)
-    @tf.function(autograph=False)
-    def run_epoch(idx, wts, epoch, measure):
-        def body(s):
-            train_step(idx[:, s], wts[:, s], epoch * _STEP_STRIDE + tf.cast(s, tf.int64))
-            return (s + 1,)
-
-        # all mini-batch steps of the epoch inside the graph: no Python between the steps
-        tf.while_loop(lambda s: s < tf.shape(idx)[1], body, (tf.constant(0),))
-        # one graph for both kinds of epoch (a tensor flag, not a Python bool: no retracing)
-        return tf.cond(measure, evaluate, lambda: tf.zeros((4, R)))
-
-    steps = max(math.ceil(n / batch_size) for n in sizes)
-    shuffle_rngs = [_stream(c.seed, _SHUFFLE) for c in configs]
+    n_in = int(np.prod(np.shape(data.x_train)[1:]))
+    net = _ReplicaMLP(configs, [n_in, *hidden, 1 if data.n_classes == 0 else data.n_classes])
+    update_rule = _optimizer(optimizer, net.params, learning_rate, momentum, len(configs))
+    objective = _MLPObjective(net, data, configs, sizes, update_rule, batch_size)
+    program = EpochProgram(
+        net.params, objective.loss, objective.update, objective.evaluate, (4, len(configs))
+    )
     evaluated = [e for e in range(1, epochs + 1) if e % eval_every == 0 or e == epochs]
-    metrics = np.empty((len(evaluated), 4, R))
-    bar = _progress(epochs, verbose)
-    row = 0
-    for epoch in range(epochs):
-        idx, wts = _epoch_batches(shuffle_rngs, sizes, batch_size, steps)
-        measure = epoch + 1 in evaluated
-        out = run_epoch(
-            tf.constant(idx), tf.constant(wts), tf.constant(epoch, tf.int64), tf.constant(measure)
-        )
-        if measure:
-            metrics[row] = out
-            row += 1
-        if bar is not None:
-            bar.update(1)
-            if row:
-                bar.set_postfix(test_acc=f"{metrics[row - 1, 3].mean():.3f}")
-    if bar is not None:
-        bar.close()
-
+    metrics = train_epochs(
+        program,
+        [c.seed for c in configs],
+        sizes,
+        batch_size,
+        epochs,
+        evaluated,
+        verbose=verbose,
+        postfix=lambda m: {"test_acc": f"{m[3].mean():.3f}"},
+    )
     history = _history(configs, sizes, metrics, evaluated)
-    diverged = sorted(history.loc[~np.isfinite(history["train_loss"]), "replica"].unique())
-    if diverged:
-        warnings.warn(
-            f"replicas {diverged} diverged (non-finite loss): lower learning_rate or set "
-            f"max_norm (the paper pairs dropout + high learning rates with max-norm)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    _warn_if_diverged(history)
     weights = [
         (w.numpy(), b.numpy()[:, 0, :]) for w, b in zip(net.kernels, net.biases, strict=True)
     ]
     return TrainResult(history, configs, weights, data.n_classes, net)
 
 
-def _progress(epochs: int, verbose: bool):
-    if not verbose:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=epochs, desc="epochs", leave=False)
+def _warn_if_diverged(history: pd.DataFrame) -> None:
+    diverged = sorted(history.loc[~np.isfinite(history["train_loss"]), "replica"].unique())
+    if diverged:
+        warnings.warn(
+            f"replicas {diverged} diverged (non-finite loss): lower learning_rate or set "
+            f"max_norm (the paper pairs dropout + high learning rates with max-norm)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 _COLUMNS = [

@@ -106,7 +106,7 @@ def test_train_cnn_replicas_rows_and_weights_match_models_cnn():
 
     d = data.load_digits_images(train_size=64, seed=0)
     variants = {"none": {"dropout": "none"}, "spatial": {"dropout": "spatial", "rate": 0.3}}
-    df, net = cnn_engine.train_cnn_replicas(d, variants, seeds=[0, 1], epochs=2, return_net=True)
+    df, net = cnn_engine.fit_cnn_replicas(d, variants, seeds=[0, 1], epochs=2)
     assert list(df["label"]) == ["none", "none", "spatial", "spatial"]
     assert df[["train_acc", "test_acc"]].apply(lambda c: c.between(0, 1)).all().all()
     # replica 2 is a plain models.cnn with other weights: same inference output as the engine

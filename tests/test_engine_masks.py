@@ -145,9 +145,7 @@ def test_cnn_replicas_draw_their_own_masks():
 def test_cnn_dropout_is_active_in_training_and_off_at_inference():
     d = data.load_digits_images(train_size=100, seed=0)
     variants = {"none": {"dropout": "none"}, "element 0.5": {"dropout": "element", "rate": 0.5}}
-    df, net = cnn_engine.train_cnn_replicas(
-        d, variants, seeds=[0], epochs=1, batch_size=64, return_net=True
-    )
+    df, net = cnn_engine.fit_cnn_replicas(d, variants, seeds=[0], epochs=1, batch_size=64)
     x = tf.constant(np.repeat(np.asarray(d.x_test[:64], np.float32)[None], net.R, 0))
     off_a, off_b = net.forward(x).numpy(), net.forward(x).numpy()
     on = net.forward(x, tf.constant(7, tf.int64)).numpy()
@@ -159,8 +157,8 @@ def test_cnn_dropout_is_active_in_training_and_off_at_inference():
 def test_cnn_trainer_trains_on_a_set_smaller_than_one_batch():
     """The short last batch is used (the old trainer took full batches only: zero steps here)."""
     d = data.load_digits_images(train_size=20, seed=0)
-    _, net = cnn_engine.train_cnn_replicas(
-        d, {"none": {"dropout": "none"}}, seeds=[0], epochs=1, batch_size=32, return_net=True
+    _, net = cnn_engine.fit_cnn_replicas(
+        d, {"none": {"dropout": "none"}}, seeds=[0], epochs=1, batch_size=32
     )
     start = _replicas.glorot_uniform([0], 0, (3, 3, 1, 16), 9, 9 * 16)
     assert np.abs(net.params[0].numpy() - start).max() > 1e-5

@@ -133,7 +133,7 @@ PIXEL_DROP_CLAIM = Claim(
 
 # --------------------------------------------------------------------------- CNN variants
 
-#: The five variants of lecture 5 §3 (label → ``cnn_demos.train_cnn_replicas`` variant).
+#: The five variants of lecture 5 §3 (label → ``cnn_engine.train_cnn_replicas`` variant).
 CNN_VARIANTS: dict[str, dict] = {
     "none": {"dropout": "none"},
     "element 0.2": {"dropout": "element", "rate": 0.2},
@@ -176,11 +176,11 @@ CNN_PILOT_CONTROL = (
 
 def cnn_experiment(seeds: list[int]) -> pd.DataFrame:
     """One row per (variant, seed): final train/test loss and accuracy (inference mode)."""
-    from dropoutcourse import cnn_demos, data
+    from dropoutcourse import cnn_engine, data
 
     s = dict(CNN_SETTINGS)
     digits = data.load_digits_images(train_size=s.pop("train_size"), seed=data_seed(seeds))
-    return cnn_demos.train_cnn_replicas(digits, CNN_VARIANTS, seeds=seeds, **s)
+    return cnn_engine.train_cnn_replicas(digits, CNN_VARIANTS, seeds=seeds, **s)
 
 
 def cnn_paired(df: pd.DataFrame) -> pd.DataFrame:
