@@ -192,8 +192,7 @@ def data_size_decide(final: pd.DataFrame):
     numbers = {
         "gap_small": by[small_n].mean(),
         "gap_large": by[large_n].mean(),
-        "gap_drop": shrink.mean,
-        "gap_drop_lo": shrink.lo,
+        **interval_numbers("gap_drop", shrink),
         "gap_small_dropout": with_dropout[small_n].mean(),
         **interval_numbers("dropout_narrowing", narrowing),
         "acc_small": acc[small_n].mean(),

@@ -89,8 +89,7 @@ def rate_decide(sweep: pd.DataFrame):
     numbers = {f"acc_{round(100 * r):02d}": acc[r].mean() for r in RATES}  # acc_00 … acc_75
     numbers |= {
         **interval_numbers("gain_half", half),
-        "cost_075": too_much.mean,
-        "cost_075_lo": too_much.lo,
+        **interval_numbers("cost_075", too_much),
         "sd_no_dropout": float(acc[0.0].std()),
         "n_seeds": int(len(acc)),
     }
@@ -210,13 +209,11 @@ def tips_decide(final: pd.DataFrame):
         "acc_plain": plain.mean(),
         "acc_fast_bare": bare.mean(),
         "cost_fast": (plain - bare).mean(),
-        "error_ratio_fast": math.exp(hurt.mean),
-        "error_ratio_fast_lo": math.exp(hurt.lo),
+        **interval_numbers("error_ratio_fast", hurt, math.exp),
         "error_ratio_c1": math.exp(rescued.mean),
         "error_ratio_c3": math.exp(right_c.mean),
         "rescue_c1": (c1 - bare).mean(),
-        "best_vs_plain": vs_plain.mean,
-        "best_vs_plain_hi": vs_plain.hi,
+        **interval_numbers("best_vs_plain", vs_plain),
         "momentum": FAST_MOMENTUM,
         "n_seeds": int(len(acc)),
     }

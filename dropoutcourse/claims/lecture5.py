@@ -22,6 +22,7 @@ from dropoutcourse.claims.rules import (
     by_construction,
     dropout_changes,
     exceeds,
+    interval_numbers,
     within,
 )
 from dropoutcourse.claims.seedsets import data_seed
@@ -202,9 +203,7 @@ def cnn_paired(df: pd.DataFrame) -> pd.DataFrame:
             {
                 "variant": label,
                 "train_drop": drop.mean,
-                "loss_rise": loss.mean,
-                "loss_rise_lo": loss.lo,
-                "loss_rise_hi": loss.hi,
+                **interval_numbers("loss_rise", loss),
                 "test_diff": test.mean,
                 "test_lo": test.lo,
                 "test_hi": test.hi,

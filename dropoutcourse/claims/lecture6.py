@@ -29,6 +29,7 @@ from dropoutcourse.claims.rules import (
     changed,
     dropout_changes,
     exceeds,
+    interval_numbers,
 )
 from dropoutcourse.claims.seedsets import data_seed
 from dropoutcourse.stats import paired_difference
@@ -183,8 +184,7 @@ def mc_band_decide(df: pd.DataFrame):
         "(95 % interval below 95 %)": below(cover, 100 * NOMINAL),
     }
     numbers = {
-        "ratio": ratio.mean,
-        "ratio_lo": ratio.lo,
+        **interval_numbers("ratio", ratio),
         "ratio_min": ratio.min,
         "ratio_max": ratio.max,
         "std_inside": b["std_inside"].mean(),
@@ -331,8 +331,7 @@ def bn_pitfall_decide(df: pd.DataFrame):
     numbers = {
         "rms_good": df["rms_good"].mean(),
         "rms_naive": df["rms_naive"].mean(),
-        "rms_gap": worse.mean,
-        "rms_gap_lo": worse.lo,
+        **interval_numbers("rms_gap", worse),
         "mc_spread": df["mc_spread"].mean(),
         "det_range": df["det_range"].mean(),
         "single_range": df["single_range"].mean(),

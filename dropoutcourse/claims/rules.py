@@ -28,7 +28,7 @@ Rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -258,9 +258,15 @@ def by_construction(passed: bool, reason: str) -> Check:
     return Check(bool(passed), math.inf if passed else -math.inf, math.nan, math.nan, reason)
 
 
-def interval_numbers(name: str, diff: PairedDifference) -> dict[str, float]:
-    """``{name: mean, name_lo: lo, name_hi: hi}`` for a claim's ``numbers``."""
-    return {name: diff.mean, f"{name}_lo": diff.lo, f"{name}_hi": diff.hi}
+def interval_numbers(
+    name: str, diff: PairedDifference, transform: Callable[[float], float] | None = None
+) -> dict[str, float]:
+    """``{name: mean, name_lo: lo, name_hi: hi}`` for a claim's ``numbers``.
+
+    ``transform`` maps all three, e.g. ``math.exp`` for an interval of log ratios.
+    """
+    f = (lambda v: v) if transform is None else transform
+    return {name: f(diff.mean), f"{name}_lo": f(diff.lo), f"{name}_hi": f(diff.hi)}
 
 
 def failure_chance(margin_se: float) -> float:
