@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -38,9 +39,14 @@ REVEAL = NODE / "reveal.js"
 KATEX = NODE / "katex" / "dist"
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    """Import a file of the repository by path (slides/figures.py, tools/chromium.py), once,
-    without adding folders to ``sys.path``."""
+def load_script(name: str, path: Path) -> ModuleType:
+    """Import a file of the repository by path under ``name``, once per name.
+
+    slides/, homework/ and site/ each have a build.py (and ``build`` is also a PyPI package),
+    and none of these folders is a package, so they are loaded by path instead of through
+    ``sys.path``. The one implementation: the tests load their scripts through it too
+    (tests/_support.py).
+    """
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -51,7 +57,7 @@ def _load(name: str, path: Path) -> ModuleType:
 
 
 # the Chromium finder and flags the browser tests share
-_chromium = _load("chromium", ROOT / "tools" / "chromium.py")
+_chromium = load_script("chromium", ROOT / "tools" / "chromium.py")
 CHROMIUM_ARGS, find_chromium = _chromium.CHROMIUM_ARGS, _chromium.find_chromium
 
 # the lecture notebooks that go with each deck, by deck number
@@ -125,26 +131,190 @@ def data_uri(path: Path) -> str:
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-_FONT_PREFERENCE = (".woff2", ".woff", ".ttf", ".otf")
+# --------------------------------------------------------------------------- CSS inlining
+# reveal.js's and KaTeX's stylesheets are read with a small tokenizer (CSS Syntax Level 3,
+# cut down to what inlining needs) rather than searched with patterns: a comment or a string
+# is one token, so an "@import" or "url(" written inside one is never taken for the real
+# thing, and the tokens' texts join back into the input exactly, so everything the inlining
+# does not rewrite is copied byte for byte.
+_CSS_SPACE = frozenset(" \t\n\r\f")
+_BLANK = frozenset({"whitespace", "comment"})
 
 
-def _inline_font_face(block: str, base: Path) -> str:
-    """Keep one font file per @font-face (woff2 > woff > ttf) and inline it as a data: URI."""
-    urls = re.findall(r"url\(\s*['\"]?([^'\")]+?)['\"]?\s*\)", block)
-    files = [u.split("?")[0].split("#")[0] for u in urls if not u.startswith("data:")]
-    best = None
-    for ext in _FONT_PREFERENCE:
-        best = next((f for f in files if f.lower().endswith(ext)), None)
-        if best:
+@dataclass(frozen=True)
+class CssToken:
+    """A piece of a stylesheet.
+
+    ``text`` is the piece verbatim. ``kind`` is "comment", "whitespace", "string", "url"
+    (the whole ``url(...)``), "at-keyword", "name" (an identifier or a number: only ``url``
+    and ``src`` are ever looked at) or, for any other character, the character itself.
+    ``value`` is a string's contents, a url's address, an at-keyword's lower-case name.
+    """
+
+    kind: str
+    text: str
+    value: str = ""
+
+
+def _is_name_char(ch: str) -> bool:
+    # ASCII letters, digits, "-", "_" and every non-ASCII character, as in CSS identifiers
+    return not ch.isascii() or ch.isalnum() or ch in "-_"
+
+
+def _name_end(css: str, i: int) -> int:
+    """Where the name starting at ``i`` ends (a backslash escapes the character after it)."""
+    while i < len(css):
+        if css[i] == "\\" and i + 1 < len(css):
+            i += 2
+        elif _is_name_char(css[i]):
+            i += 1
+        else:
             break
-    if best is None:
-        return block
-    fmt = {".woff2": "woff2", ".woff": "woff", ".ttf": "truetype", ".otf": "opentype"}[
-        Path(best).suffix.lower()
-    ]
-    src = f"src: url({data_uri((base / best).resolve())}) format('{fmt}');"
-    body = re.sub(r"src\s*:[^;}]*;?", "", block)
-    return body.rstrip().rstrip("}") + src + "}"
+    return i
+
+
+def _string_end(css: str, i: int) -> int:
+    """Just past the closing quote of the string whose opening quote is at ``i``."""
+    quote, i = css[i], i + 1
+    while i < len(css) and css[i] != quote:
+        i += 2 if css[i] == "\\" else 1
+    return min(i + 1, len(css))
+
+
+def _skip_space(css: str, i: int) -> int:
+    while i < len(css) and css[i] in _CSS_SPACE:
+        i += 1
+    return i
+
+
+def _url_end(css: str, i: int) -> tuple[int, str] | None:
+    """``(end, address)`` of the ``url(`` whose contents start at ``i``, quoted or not.
+
+    None when it is not a url after all (a quoted address followed by more than blanks):
+    its pieces are then tokenized one by one, and none of them is rewritten.
+    """
+    start = _skip_space(css, i)
+    if start < len(css) and css[start] in "\"'":
+        end = _string_end(css, start)
+        close = _skip_space(css, end)
+        if close < len(css) and css[close] == ")":
+            return close + 1, css[start + 1 : end - 1]
+        return None
+    close = css.find(")", start)
+    return None if close == -1 else (close + 1, css[start:close].rstrip(" \t\n\r\f"))
+
+
+def _css_token(css: str, i: int) -> CssToken:
+    """The token that starts at ``css[i]``."""
+    ch = css[i]
+    if css.startswith("/*", i):
+        end = css.find("*/", i + 2)
+        return CssToken("comment", css[i : len(css) if end == -1 else end + 2])
+    if ch in _CSS_SPACE:
+        return CssToken("whitespace", css[i : _skip_space(css, i)])
+    if ch in "\"'":
+        text = css[i : _string_end(css, i)]
+        return CssToken("string", text, text[1:-1])
+    if ch == "@" and _name_end(css, i + 1) > i + 1:
+        end = _name_end(css, i + 1)
+        return CssToken("at-keyword", css[i:end], css[i + 1 : end].lower())
+    if _is_name_char(ch) or ch == "\\":
+        end = _name_end(css, i)
+        if css[i:end].lower() == "url" and css.startswith("(", end):
+            url = _url_end(css, end + 1)
+            if url is not None:
+                return CssToken("url", css[i : url[0]], url[1])
+        return CssToken("name", css[i:end])
+    return CssToken(ch, ch)
+
+
+def css_tokens(css: str) -> list[CssToken]:
+    """The stylesheet ``css`` as tokens whose texts join back into it exactly."""
+    tokens, i = [], 0
+    while i < len(css):
+        tokens.append(_css_token(css, i))
+        i += len(tokens[-1].text)
+    return tokens
+
+
+def _is_remote(address: str) -> bool:
+    return address.startswith(("http://", "https://", "//"))
+
+
+def _inline_url(token: CssToken, sheet: Path) -> str:
+    """The token's text, a ``url()`` of a file beside ``sheet`` made a ``data:`` URI."""
+    if token.kind != "url" or token.value.startswith(("data:", "#")):
+        return token.text
+    if _is_remote(token.value):
+        raise ValueError(f"remote url({token.value}) in {sheet}")
+    return f"url({data_uri((sheet.parent / token.value.split('?')[0]).resolve())})"
+
+
+def _at_rule_end(tokens: list[CssToken], i: int) -> int:
+    """Just past the at-rule starting at ``tokens[i]``: its ";", or the "}" of its block."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += {"{": 1, "}": -1}.get(tokens[j].kind, 0)
+        if depth == 0 and tokens[j].kind in (";", "}"):
+            return j + 1
+    return len(tokens)
+
+
+def _inline_import(statement: list[CssToken], sheet: Path, seen: set[Path]) -> str:
+    """What an ``@import`` statement becomes: the stylesheet it names, inlined (a remote one
+    is dropped: a deck must open with no network)."""
+    target = next((t.value for t in statement if t.kind in ("url", "string")), None)
+    if target is None:  # not an import we understand: leave it to the browser to ignore
+        return "".join(t.text for t in statement)
+    if _is_remote(target):
+        log(f"  dropping remote @import {target} in {sheet.name}")
+        return ""
+    return inline_css(sheet.parent / target, seen)
+
+
+def _declarations(body: list[CssToken]) -> list[list[CssToken]]:
+    """A block's contents cut after each ";" (the last declaration may have none)."""
+    cuts = [0] + [j + 1 for j, t in enumerate(body) if t.kind == ";"]
+    return [body[a:b] for a, b in zip(cuts, cuts[1:] + [len(body)], strict=True) if a < b]
+
+
+def _property(declaration: list[CssToken]) -> str:
+    """The lower-case property name the declaration sets ("" if it sets none)."""
+    solid = [t for t in declaration if t.kind not in _BLANK]
+    if len(solid) >= 2 and solid[0].kind == "name" and solid[1].kind == ":":
+        return solid[0].text.lower()
+    return ""
+
+
+# the font files an @font-face may offer, best first, and their format() names
+_FONT_FORMATS = {".woff2": "woff2", ".woff": "woff", ".ttf": "truetype", ".otf": "opentype"}
+
+
+def _inline_font_face(rule: list[CssToken], sheet: Path) -> str:
+    """An ``@font-face`` rule with a single font file, the best on offer, as a ``data:`` URI.
+
+    Its ``src`` declarations go (the blanks before them stay) and one ``src`` takes their
+    place at the end of the block: embedding every format would triple the decks' fonts.
+    """
+    opening = next((j + 1 for j, t in enumerate(rule) if t.kind == "{"), len(rule))
+    closing = max(opening, len(rule) - 1 if rule[-1].kind == "}" else len(rule))
+    kept, files = rule[:opening], []
+    for declaration in _declarations(rule[opening:closing]):
+        if _property(declaration) == "src":
+            files += [
+                t.value.split("?")[0].split("#")[0]
+                for t in declaration
+                if t.kind == "url" and not t.value.startswith("data:")
+            ]
+            # keep the blanks before it, as the text around a removed declaration stays
+            declaration = declaration[: [t.kind in _BLANK for t in declaration].index(False)]
+        kept += declaration
+    best = next((f for ext in _FONT_FORMATS for f in files if f.lower().endswith(ext)), None)
+    if best is None:  # no font file we know: the rule as written, its url()s inlined
+        return "".join(_inline_url(t, sheet) for t in rule)
+    fmt = _FONT_FORMATS[Path(best).suffix.lower()]
+    src = f"src: url({data_uri((sheet.parent / best).resolve())}) format('{fmt}');"
+    return "".join(_inline_url(t, sheet) for t in kept) + src + "}"
 
 
 def inline_css(path: Path, _seen: set[Path] | None = None) -> str:
@@ -154,30 +324,24 @@ def inline_css(path: Path, _seen: set[Path] | None = None) -> str:
     if path in seen:
         return ""
     seen.add(path)
-    css = path.read_text(encoding="utf-8")
-    base = path.parent
-
-    def _import(m: re.Match) -> str:
-        target = m.group(1)
-        if re.match(r"(https?:)?//", target):
-            log(f"  dropping remote @import {target} in {path.name}")
-            return ""
-        return inline_css(base / target, seen)
-
-    css = re.sub(r"@import\s+(?:url\()?\s*['\"]?([^'\")]+)['\"]?\s*\)?\s*;", _import, css)
-    css = re.sub(r"@font-face\s*\{[^}]*\}", lambda m: _inline_font_face(m.group(0), base), css)
-
-    def _url(m: re.Match) -> str:
-        target = m.group(1)
-        if target.startswith(("data:", "#")):
-            return m.group(0)
-        if re.match(r"(https?:)?//", target):
-            raise ValueError(f"remote url({target}) in {path}")
-        return f"url({data_uri((base / target.split('?')[0]).resolve())})"
-
-    return re.sub(r"url\(\s*['\"]?([^'\")]+?)['\"]?\s*\)", _url, css)
+    tokens = css_tokens(path.read_text(encoding="utf-8"))
+    out, i = [], 0
+    while i < len(tokens):
+        at_rule = tokens[i].value if tokens[i].kind == "at-keyword" else None
+        if at_rule == "import":
+            end = _at_rule_end(tokens, i)
+            out.append(_inline_import(tokens[i:end], path, seen))
+        elif at_rule == "font-face":
+            end = _at_rule_end(tokens, i)
+            out.append(_inline_font_face(tokens[i:end], path))
+        else:
+            end = i + 1
+            out.append(_inline_url(tokens[i], path))
+        i = end
+    return "".join(out)
 
 
+# --------------------------------------------------------------------------- page assets
 def script_safe(js: str) -> str:
     return re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
 
@@ -272,7 +436,7 @@ RENDERED: dict[str, dict[str, str]] = {}
 
 
 def deck_html(deck: Path, assets: dict[str, str]) -> str:
-    claim_numbers = _load("claim_numbers", SLIDES / "claim_numbers.py")
+    claim_numbers = load_script("claim_numbers", SLIDES / "claim_numbers.py")
 
     md, RENDERED[deck.name] = claim_numbers.render(deck.read_text(encoding="utf-8"), CLAIM_RESULTS)
     title = deck_title(md, deck.stem)
@@ -358,7 +522,7 @@ a {{ color: #0072B2; }}
 
 # --------------------------------------------------------------------------- figures
 def build_figures(decks: list[Path], force: bool) -> None:
-    figures = _load("figures", SLIDES / "figures.py")
+    figures = load_script("figures", SLIDES / "figures.py")
 
     wanted: list[str] = []
     for deck in decks:

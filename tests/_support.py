@@ -13,17 +13,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_script(name: str, path: Path) -> ModuleType:
-    """Import a repository script by path under ``name`` (several folders have a build.py, and
-    ``build`` is also a PyPI package); loaded once per name."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
+def _slides_build() -> ModuleType:
+    """slides/build.py, which holds the repository's one script loader (``load_script``).
+
+    slides/ is not a package and the loader cannot load the file it is defined in, so this
+    one file is loaded by hand; everything else goes through ``load_script``.
+    """
+    spec = importlib.util.spec_from_file_location("slides_build", ROOT / "slides" / "build.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules[spec.name] = module  # so load_script("slides_build", ...) finds this one
     spec.loader.exec_module(module)
     return module
 
+
+# load_script(name, path): import a script by path under name, once per name (several
+# folders have a build.py, and ``build`` is also a PyPI package)
+load_script = _slides_build().load_script
 
 # the finder and flags the slide build uses too (one copy, in tools/chromium.py)
 _chromium = load_script("chromium", ROOT / "tools" / "chromium.py")

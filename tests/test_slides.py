@@ -7,6 +7,7 @@ Playwright; without Chromium they are skipped, except under CI=true where that i
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 from html.parser import HTMLParser
@@ -156,6 +157,62 @@ def test_every_listed_figure_is_shown():
         used = set(build.FIGURE_REF.findall(deck.read_text(encoding="utf-8")))
         unused = set(figures.DECK_FIGURES[deck.name[:2]]) - used
         assert not unused, f"{deck.name}: listed in DECK_FIGURES but not on a slide: {unused}"
+
+
+# --------------------------------------------------------------------------- the build itself
+def test_slide_scripts_leave_sys_path_alone():
+    """slides/*.py load their siblings with build.load_script, never by editing sys.path."""
+    for path in SLIDES.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        attributes = {ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        assert not {a for a in attributes if a.startswith("sys.path")}, path.name
+
+
+def test_css_tokens_join_back_into_every_stylesheet():
+    # what the inlining does not rewrite must come out byte for byte
+    sheets = sorted(build.NODE.glob("reveal.js/dist/**/*.css")) + sorted(build.KATEX.glob("*.css"))
+    if not sheets:
+        pytest.skip("slides/node_modules is not installed (make slides)")
+    for sheet in sheets:
+        css = sheet.read_text(encoding="utf-8")
+        assert "".join(t.text for t in build.css_tokens(css)) == css, sheet.name
+
+
+def test_inline_css_imports_fonts_and_urls(tmp_path):
+    (tmp_path / "f.ttf").write_bytes(b"ttf")
+    (tmp_path / "f.woff2").write_bytes(b"woff2")
+    (tmp_path / "a.png").write_bytes(b"png")
+    (tmp_path / "sub.css").write_text('@import "main.css";\n.b { background: url(a.png?v=1) }')
+    (tmp_path / "main.css").write_text(
+        "/* @import url(gone.css); url(gone.png) */\n"
+        "@import url(https://fonts.example/x.css);\n"
+        "@import 'sub.css';\n"
+        "@font-face {\n  font-family: 'F';\n"
+        "  src: url('f.ttf') format('truetype'), url(\"f.woff2#x\") format('woff2');\n"
+        "  font-weight: bold;\n}\n"
+        '.a::before { content: "url(gone.png)"; background: URL( a.png ); }\n'
+    )
+    png, woff2 = build.data_uri(tmp_path / "a.png"), build.data_uri(tmp_path / "f.woff2")
+    assert build.inline_css(tmp_path / "main.css") == (
+        "/* @import url(gone.css); url(gone.png) */\n"  # comments and strings stay as they are
+        "\n"  # the remote import is dropped, and sub.css's import of main.css (a cycle) too
+        f"\n.b {{ background: url({png}) }}\n"
+        "@font-face {\n  font-family: 'F';\n  \n  font-weight: bold;\n"
+        f"src: url({woff2}) format('woff2');}}\n"
+        f'.a::before {{ content: "url(gone.png)"; background: url({png}); }}\n'
+    )
+
+
+def test_an_at_rule_ends_at_its_semicolon_or_its_block(tmp_path):
+    # a block-less @font-face (invalid, ignored by browsers) must not swallow the next rule
+    (tmp_path / "x.css").write_text("@font-face; .a { color: red }")
+    assert build.inline_css(tmp_path / "x.css") == "@font-face; .a { color: red }"
+
+
+def test_inline_css_refuses_a_remote_url(tmp_path):
+    (tmp_path / "x.css").write_text(".a { background: url('//cdn.example/a.png') }")
+    with pytest.raises(ValueError, match="remote url"):
+        build.inline_css(tmp_path / "x.css")
 
 
 # --------------------------------------------------------------------------- in a browser
