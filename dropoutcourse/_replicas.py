@@ -17,7 +17,7 @@ import numpy as np
 
 # Random streams derived from a replica's seed: one per purpose, so that e.g. changing the
 # number of epochs never changes the initial weights.
-INIT, SHUFFLE, MASKS, MC = 0, 1, 2, 3
+INIT, SHUFFLE, MASKS, MC, SAMPLE = 0, 1, 2, 3, 4
 # Mask counter = epoch * STEP_STRIDE + step: independent of how many steps *other* replicas
 # need per epoch (they may have more training samples).
 STEP_STRIDE = 1_000_000
@@ -31,6 +31,15 @@ def stream(seed: int, purpose: int, *extra: int) -> np.random.Generator:
 def key(seed: int, purpose: int, *extra: int) -> int:
     """A 31-bit integer key for TensorFlow's stateless random ops."""
     return int(np.random.SeedSequence([seed, purpose, *extra]).generate_state(1)[0] >> 1)
+
+
+def own_sample(seed: int, size: int, pool: int) -> np.ndarray:
+    """The ``size`` training rows (out of ``pool``) that seed ``seed`` draws for itself.
+
+    Nested: the first 50 rows of a seed's 200 are its 50, so a larger sample contains the
+    smaller one, as "the first n" examples would.
+    """
+    return stream(seed, SAMPLE).permutation(pool)[:size]
 
 
 def glorot_uniform(

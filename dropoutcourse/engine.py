@@ -300,15 +300,52 @@ def _train_sizes(configs: list[ReplicaConfig], n_train: int) -> list[int]:
     return sizes
 
 
+def _samples(configs: list[ReplicaConfig], train_rows, n_train: int):
+    """Each replica's training-set size, and its own rows (None: the first ``size`` rows)."""
+    if train_rows is None:
+        return _train_sizes(configs, n_train), None
+    rows = _check_train_rows(train_rows, configs, n_train)
+    return [len(own) for own in rows], rows
+
+
+def _check_train_rows(train_rows, configs: list[ReplicaConfig], n_train: int) -> list[np.ndarray]:
+    """``train_rows`` as one int array per replica: distinct rows of ``data.x_train``."""
+    rows = list(train_rows)
+    if len(rows) != len(configs):
+        raise ValueError(
+            f"train_rows must give one array of rows per config ({len(configs)}), got {len(rows)}"
+        )
+    checked = []
+    for r, (own, config) in enumerate(zip(rows, configs, strict=True)):
+        own = np.asarray(own)
+        if own.ndim != 1 or own.size == 0 or not np.issubdtype(own.dtype, np.integer):
+            raise ValueError(f"train_rows[{r}] must be a non-empty 1-D array of integer rows")
+        if own.min() < 0 or own.max() >= n_train or len(np.unique(own)) != len(own):
+            raise ValueError(
+                f"train_rows[{r}] must hold distinct rows in [0, {n_train}) (data.x_train)"
+            )
+        if config.train_size is not None and config.train_size != len(own):
+            raise ValueError(
+                f"configs[{r}].train_size={config.train_size} disagrees with the "
+                f"{len(own)} rows of train_rows[{r}]; leave train_size None"
+            )
+        checked.append(own.astype(np.int32))
+    return checked
+
+
 class _MLPObjective:
     """The MLP replicas' batch loss, update (with max-norm) and evaluation, as TF functions."""
 
-    def __init__(self, net: _ReplicaMLP, data: Dataset, configs, sizes, optimizer, batch_size):
+    def __init__(
+        self, net: _ReplicaMLP, data: Dataset, configs, sizes, optimizer, batch_size, rows=None
+    ):
         import tensorflow as tf
 
         self.tf, self.net, self.optimizer, self.batch_size = tf, net, optimizer, batch_size
         self.regression = data.n_classes == 0
-        n_eval = max(sizes)  # the training part of the evaluation set
+        # the training part of the evaluation set: the first max(sizes) rows, or all of them
+        # when each replica has its own rows
+        n_eval = max(sizes) if rows is None else len(data.x_train)
         x_train = np.asarray(data.x_train, np.float32).reshape(len(data.x_train), -1)[:n_eval]
         x_test = np.asarray(data.x_test, np.float32).reshape(len(data.x_test), -1)
         y_dtype = np.float32 if self.regression else np.int32
@@ -325,11 +362,18 @@ class _MLPObjective:
         caps = [np.inf if c.max_norm is None else c.max_norm for c in configs]
         self.max_norm = tf.constant(caps, tf.float32)[:, None, None]
         self.any_max_norm = any(c.max_norm is not None for c in configs)
-        # the replica's own training samples in the evaluation: weight 1/n for the first n
+        # the replica's own training samples in the evaluation: weight 1/n on each of them
         eval_w = np.zeros((len(configs), n_eval), np.float32)
         for r, n in enumerate(sizes):
-            eval_w[r, :n] = 1.0 / n
+            eval_w[r, slice(n) if rows is None else rows[r]] = 1.0 / n
         self.eval_w = tf.constant(eval_w)
+        # replica r's batch index i means row rows[r][i] of x_train (None: row i itself)
+        self.rows = None
+        if rows is not None:
+            table = np.zeros((len(configs), max(sizes)), np.int32)
+            for r, own in enumerate(rows):
+                table[r, : len(own)] = own
+            self.rows = tf.constant(table)
         # with equal training-set sizes every replica takes every step: no need to mask updates
         self.all_active = len(set(sizes)) == 1
 
@@ -344,6 +388,8 @@ class _MLPObjective:
     def loss(self, idx, wts, counter):
         """Sum over replicas of each one's batch loss (+ its L2 penalty)."""
         tf, net = self.tf, self.net
+        if self.rows is not None:
+            idx = tf.gather(self.rows, idx, batch_dims=1)  # the replica's own rows
         xb = tf.gather(self.x_train, idx)  # (R, B, F): each replica its own batch
         masks = net.masks(self.mask_keys, counter, self.batch_size)
         out = net.forward(xb, masks)
@@ -402,6 +448,7 @@ def train_replicas(
     momentum: float = 0.9,
     eval_every: int = 1,
     verbose: bool = True,
+    train_rows: Sequence[Sequence[int]] | None = None,
 ) -> TrainResult:
     """Train one MLP per config, all at once; see the module docstring for the semantics.
 
@@ -409,10 +456,11 @@ def train_replicas(
     (Keras defaults β₁=0.9, β₂=0.999, ε=1e-7; ``momentum`` ignored). Softmax cross-entropy
     when ``data.n_classes >= 2``, mean squared error when ``data.n_classes == 0``.
     ``eval_every``: measure the metrics after every ``eval_every``-th epoch and after the last
-    one (the history then has rows for those epochs only). Evaluating all replicas on the full
-    train and test sets costs about as much as an epoch of training, so a sweep that needs only
-    the final numbers runs almost twice as fast with e.g. ``eval_every=10``.
+    one (the history then has rows for those epochs only); evaluating costs about an epoch, so
+    a sweep that needs only the final numbers runs almost twice as fast with ``eval_every=10``.
     ``verbose``: a tqdm progress bar over epochs (notebooks pass ``verbose=False``).
+    ``train_rows``: replica r trains (and is scored) on rows ``train_rows[r]`` of ``x_train``,
+    e.g. a fresh sample per seed; None: on the first ``train_size`` rows.
     """
     _check_dataset(data)
     hidden = tuple(check_positive_int(h, "hidden (each layer width)") for h in hidden)
@@ -423,12 +471,11 @@ def train_replicas(
     optimizer = check_choice(optimizer, "optimizer", ("sgd", "adam"))
     learning_rate = check_positive_float(learning_rate, "learning_rate")
     momentum = check_unit_interval(momentum, "momentum")
-    sizes = _train_sizes(configs, len(data.x_train))
-
+    sizes, train_rows = _samples(configs, train_rows, len(data.x_train))
     n_in = int(np.prod(np.shape(data.x_train)[1:]))
     net = _ReplicaMLP(configs, [n_in, *hidden, 1 if data.n_classes == 0 else data.n_classes])
     update_rule = _optimizer(optimizer, net.params, learning_rate, momentum, len(configs))
-    objective = _MLPObjective(net, data, configs, sizes, update_rule, batch_size)
+    objective = _MLPObjective(net, data, configs, sizes, update_rule, batch_size, train_rows)
     program = EpochProgram(
         net.params, objective.loss, objective.update, objective.evaluate, (4, len(configs))
     )

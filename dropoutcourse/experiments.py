@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from dropoutcourse import _replicas
 from dropoutcourse._validate import check_choice, check_positive_int, check_seeds
 
 # re-exported: the lectures call these as experiments.*
@@ -330,12 +331,15 @@ def data_size_sweep(
     data=None,
     full: bool = False,
     verbose: bool = False,
+    own_samples: bool = False,
     **train_kwargs,
 ) -> pd.DataFrame:
     """Paper Figure 10: final errors with and without dropout as the training set grows.
 
     Every replica trains on the first ``n`` examples of one training set
-    (``ReplicaConfig.train_size``) and is tested on the same test set. Each size gets about
+    (``ReplicaConfig.train_size``) and is tested on the same test set; with ``own_samples``
+    each seed draws its own ``n`` examples of the training set instead (the same ones for
+    every rate, so the comparison stays paired), and the spread covers the sample too. Each size gets about
     the same number of parameter *updates* (``updates``, default 500, 2000 with ``full``;
     epochs = updates / batches per epoch, at most ``max_epochs``), so that tiny sets are not
     starved of training. That needs one engine call per size: in a single call every
@@ -371,6 +375,9 @@ def data_size_sweep(
         t0 = time.perf_counter()
         epochs = min(max_epochs, max(1, math.ceil(updates / math.ceil(n / batch))))
         configs = _size_configs(n, rates, seeds, input_rate)
+        if own_samples:
+            rows = [_replicas.own_sample(c.seed, n, data.n_train) for c in configs]
+            train_kwargs = train_kwargs | {"train_rows": rows}
         final = _final_rows(data, configs, _hidden(hidden), epochs, train_kwargs)
         frames.append(final.assign(epochs=epochs))
         _log(verbose, f"  {n} examples, {epochs} epochs: {time.perf_counter() - t0:.1f} s")

@@ -119,6 +119,22 @@ def test_seed_sets_are_disjoint_and_overlaps_are_rejected():
         run_all([0, 1], ["flagship"])
 
 
+def test_ensemble_members_never_reuse_a_claim_seed():
+    from dropoutcourse.claims import lecture8
+
+    offsets = (*claims.PILOT_OFFSETS, *claims.CONFIRMATION_OFFSETS)
+    most = max(c.n_seeds for c in claims.CLAIMS.values())
+    claim_seeds = {o + i for o in offsets for i in range(most)}
+    members = lecture8.BENCH["members"]
+    extra = {
+        m
+        for o in offsets
+        for s in range(o, o + most)
+        for m in lecture8.member_seeds(s, members)[1:]
+    }
+    assert not claim_seeds & extra
+
+
 def _package(tmp_path):
     root = tmp_path / "dropoutcourse"
     (root / "claims").mkdir(parents=True)

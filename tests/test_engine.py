@@ -301,11 +301,39 @@ def test_bad_config(kwargs, error, match):
         ([ReplicaConfig()], {"momentum": 1.0}, ValueError, "momentum"),
         ([ReplicaConfig()], {"learning_rate": "0.1"}, TypeError, "learning_rate"),
         ([ReplicaConfig(train_size=301)], {}, ValueError, r"train_size must be in \[1, 300\]"),
+        ([ReplicaConfig()], {"train_rows": [[0, 1], [2]]}, ValueError, "one array of rows"),
+        ([ReplicaConfig()], {"train_rows": [[0, 0]]}, ValueError, r"train_rows\[0\].*distinct"),
+        ([ReplicaConfig()], {"train_rows": [[300]]}, ValueError, r"train_rows\[0\].*\[0, 300\)"),
+        ([ReplicaConfig()], {"train_rows": [[]]}, ValueError, r"train_rows\[0\].*non-empty"),
+        ([ReplicaConfig()], {"train_rows": [[0.5]]}, ValueError, r"train_rows\[0\].*integer"),
+        (
+            [ReplicaConfig(train_size=3)],
+            {"train_rows": [[0, 1]]},
+            ValueError,
+            r"train_size=3 disagrees",
+        ),
     ],
 )
 def test_bad_arguments(digits, configs, kwargs, error, match):
     with pytest.raises(error, match=match):
         train_replicas(digits, configs, verbose=False, **kwargs)
+
+
+def test_own_rows_train_exactly_like_a_dataset_of_those_rows(digits):
+    """Replica r on ``train_rows[r]`` sees what it would see on a dataset of just those rows."""
+    rows = [np.random.default_rng(s).choice(300, size=60, replace=False) for s in (0, 1)]
+    configs = [ReplicaConfig(hidden_rate=0.3, seed=s) for s in (0, 1)]
+    fit = dict(hidden=(16,), epochs=3, learning_rate=0.05, verbose=False)
+    both = train_replicas(digits, configs, train_rows=rows, **fit).history
+    for r, (own, config) in enumerate(zip(rows, configs, strict=True)):
+        alone = data.Dataset(
+            "subset", digits.x_train[own], digits.y_train[own], digits.x_test, digits.y_test, 10
+        )
+        ref = train_replicas(alone, [config], **fit).history
+        mine = both[both.replica == r].reset_index(drop=True)
+        cols = ["train_loss", "train_acc", "test_loss", "test_acc"]
+        np.testing.assert_allclose(mine[cols], ref[cols], rtol=1e-5, atol=1e-6)
+        assert mine["train_size"].unique().tolist() == [60]
 
 
 def test_bad_predict_arguments(small, digits):

@@ -278,6 +278,23 @@ def test_data_size_sweep_rows_sizes_and_equal_updates(digits):
         ex.data_size_sweep(sizes=(20, 10_000), data=digits, updates=1, **TINY)
 
 
+def test_data_size_sweep_own_samples_draw_per_seed_and_stay_paired(digits):
+    from dropoutcourse import _replicas
+
+    first = _replicas.own_sample(3, 40, digits.n_train)
+    assert len(set(first)) == 40 and first.max() < digits.n_train
+    assert list(_replicas.own_sample(3, 20, digits.n_train)) == list(first[:20])  # nested
+    assert list(_replicas.own_sample(4, 20, digits.n_train)) != list(first[:20])
+    kw = dict(sizes=(20,), rates=(0.0, 0.5), data=digits, updates=4, **TINY)
+    own = ex.data_size_sweep(own_samples=True, **kw)
+    shared = ex.data_size_sweep(**kw)
+    assert len(own) == len(shared) and set(own.train_size) == {20}
+    # a different sample per seed: a different test accuracy than on the first 20 digits
+    assert not np.allclose(
+        own.sort_values("replica").test_acc, shared.sort_values("replica").test_acc
+    )
+
+
 def test_mc_vs_weight_scaling_columns_and_rows(digits):
     df = ex.mc_vs_weight_scaling(ks=(1, 3), repeats=2, data=digits, epochs=2, **TINY)
     assert list(df.columns) == ["seed", "replica", "k", "repeat", "mc_error", "ws_error"]

@@ -47,7 +47,7 @@ RATE_LABELS = ["none", "rate 0.2", "dropout 0.5", "rate 0.8"]
 #: Why 2.5: a third of dropout's ≈ 7-point gain on this task; a practitioner choosing between
 #: the two noises, or adding max-norm, would not act on less.
 SAME_MARGIN_POINTS = 2.5
-REGULARISER_N_SEEDS = 20
+REGULARISER_N_SEEDS = 30
 REGULARISER_SIZING = (
     "pilot sets 0/1000 (5 seeds): sd of paired differences Gaussian − Bernoulli and max-norm "
     "vs none ≈ 1.0-1.3 points, means within ±0.4; pilot set 0 with 8 seeds: Gaussian − "
@@ -62,7 +62,12 @@ REGULARISER_SIZING = (
     "inside ±2.5: on all nine pilot sets at 11 seeds (99 seeds) Gaussian − Bernoulli has mean "
     "−0.07, sd 1.39 points (set sds 0.76-2.33); the expected TOST distance is 4.0 SE at 11 "
     "seeds and 6.1 SE at 20 (power.n_for_margin(1.39, 2.5 − 0.07, target_se=5.5, "
-    "confidence=0.90) = 18; 20 for the spread of the set sds)."
+    "confidence=0.90) = 18; 20 for the spread of the set sds). "
+    "Resized again after the confirmation sets 100000-130000 (now pilots): at 20 seeds set "
+    "120000 had Gaussian − Bernoulli −0.84 (sd 1.65), its TOST only 2.8 SE inside ±2.5; the "
+    "five set means (−0.84 … +0.23) scatter as 20-seed means of sd ≈ 1.5 should. "
+    "power.n_for_margin(1.5, 2.5 − 0.84, confidence=0.90) = 19 for a set mean that far out; "
+    "30 seeds for the spread of the set sds."
 )
 
 
