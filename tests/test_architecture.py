@@ -1,16 +1,10 @@
 """ARCHITECTURE.md cannot drift: its API and module map are regenerated from the code."""
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from _support import ROOT, load_script
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("architecture", ROOT / "tools/architecture.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("architecture", ROOT / "tools" / "architecture.py")
 
 
 def test_architecture_md_matches_the_code():
