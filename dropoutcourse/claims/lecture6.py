@@ -217,7 +217,7 @@ MC_BAND_CLAIM = Claim(
         "misses many noisy training points, and it costs T forward passes instead of one."
     ),
     # ten seeds: how much wider the band gets away from the data varies a lot between
-    # networks (from barely to twice as wide)
+    # networks and, since each seed draws its own points, between data draws (1.9-5.8× on set 0)
     # pilots 0/1000 with 10: widening 2.8 and 7.7 SE; 12 gave >= 3.3 SE. Pilot set 20000
     # (12 seeds): the coverage check 2.5 SE below 95 %; √(16/12) scaling -> 16 seeds.
     # Pilot sets 20000-90000 at 16 seeds: coverage 3.4-18.3 SE, widening 3.9-40.9 SE;
