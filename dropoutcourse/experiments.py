@@ -336,21 +336,17 @@ def data_size_sweep(
 ) -> pd.DataFrame:
     """Paper Figure 10: final errors with and without dropout as the training set grows.
 
-    Every replica trains on the first ``n`` examples of one training set
-    (``ReplicaConfig.train_size``) and is tested on the same test set; with ``own_samples``
-    each seed draws its own ``n`` examples of the training set instead (the same ones for
-    every rate, so the comparison stays paired), and the spread covers the sample too. Each size gets about
-    the same number of parameter *updates* (``updates``, default 500, 2000 with ``full``;
-    epochs = updates / batches per epoch, at most ``max_epochs``), so that tiny sets are not
-    starved of training. That needs one engine call per size: in a single call every
-    replica pays for the largest set's steps, which made the sweep several times slower.
-    Default data: digits (1200 training examples available, 597 test).
+    Every replica trains on the first ``n`` examples of one training set and is tested on the
+    same test set; with ``own_samples`` each seed draws its own ``n`` examples instead (the
+    same ones for every rate, so the comparison stays paired, and the spread covers the
+    sample). Each size gets about the same number of parameter *updates* (``updates``,
+    default 500, 2000 with ``full``; epochs = updates / batches per epoch, at most
+    ``max_epochs``), so tiny sets are not starved of training: one engine call per size (in a
+    single call every replica would pay for the largest set's steps). Default data: digits.
     ``input_rate`` applies to the dropout runs only. Use :func:`dropout_gain` for the
-    per-seed difference. Columns: the engine's final rows plus ``epochs``.
-
-    With equal updates, the largest sets get few epochs, where dropout nets (which train more
-    slowly) are not converged. What it shows on digits is the claim ``digits_gain_is_small``
-    of :mod:`dropoutcourse.claims`.
+    per-seed difference. Columns: the engine's final rows plus ``epochs``. With equal
+    updates the largest sets get few epochs, where dropout nets (slower to train) are not
+    converged; on digits this is the claim ``digits_gain_is_small``.
     """
     from dropoutcourse._validate import check_rate
 
