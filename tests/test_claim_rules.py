@@ -52,6 +52,9 @@ def test_per_seed_rules_and_dropout_activity():
     off = rules.is_dropout_active(_diff([0.0, 0.0, 0.0]))  # both arms the same run
     assert not off and "dropout active" in off.reason
     assert not rules.is_dropout_active(_diff([0.1, -0.1, 0.05, -0.02]))  # noise only
+    # two arms that are the same configuration, trained side by side: last-bit differences
+    # that happen to share a sign are not activity
+    assert not rules.is_dropout_active(_diff([1.9e-9, 2.1e-9, 2.0e-9]))
     # structural activity: exactly 0 without dropout, an exact fact either way
     exact = rules.dropout_changes([0.02, 0.5, 0.1])
     assert exact and exact.margin_se == math.inf
