@@ -289,6 +289,14 @@ def test_data_size_sweep_own_samples_draw_per_seed_and_stay_paired(digits):
     own = ex.data_size_sweep(own_samples=True, **kw)
     shared = ex.data_size_sweep(**kw)
     assert len(own) == len(shared) and set(own.train_size) == {20}
+    # paired: both rates of a seed train on that seed's rows, so with dropout switched off
+    # the two arms are the same run (a sample drawn per config would break this)
+    from dropoutcourse import switches
+
+    with switches.without_dropout():
+        off = ex.data_size_sweep(own_samples=True, **kw).sort_values(["hidden_rate", "seed"])
+    arms = [g[["train_loss", "test_acc"]].to_numpy() for _, g in off.groupby("hidden_rate")]
+    np.testing.assert_allclose(arms[0], arms[1], atol=1e-6)
     # a different sample per seed: a different test accuracy than on the first 20 digits
     assert not np.allclose(
         own.sort_values("replica").test_acc, shared.sort_values("replica").test_acc

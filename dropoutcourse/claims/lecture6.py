@@ -2,8 +2,7 @@
 
 * ``mc_band`` — 20 noisy samples of sin 2πx on [0, 1] (a fresh draw for every seed),
   1-128-128-1 networks with dropout 0.1 (replica engine, Adam, full batch, 1000 steps),
-  T = 50 passes of ``layers.mc_predict`` on a
-  grid over [−0.5, 1.5]. The band widens away from the data; it is *epistemic only* (the
+  T = 50 passes of ``layers.mc_predict`` on a grid over [−0.5, 1.5]. The band widens away from the data; it is *epistemic only* (the
   spread of the thinned networks, no observation noise τ⁻¹), so it misses noisy training
   points; and it costs T forward passes instead of one.
 * ``mc_predict_batchnorm`` — the same task, a BatchNorm network trained with Keras ``fit``:
@@ -216,8 +215,8 @@ MC_BAND_CLAIM = Claim(
         "the spread of the thinned networks only: without an observation-noise term it "
         "misses many noisy training points, and it costs T forward passes instead of one."
     ),
-    # ten seeds: how much wider the band gets away from the data varies a lot between
-    # networks and, since each seed draws its own points, between data draws (1.9-5.8× on set 0)
+    # Seeds: how much wider the band gets away from the data varies a lot between networks
+    # and, since each seed draws its own points, between data draws (1.9-5.8× on set 0).
     # pilots 0/1000 with 10: widening 2.8 and 7.7 SE; 12 gave >= 3.3 SE. Pilot set 20000
     # (12 seeds): the coverage check 2.5 SE below 95 %; √(16/12) scaling -> 16 seeds.
     # Pilot sets 20000-90000 at 16 seeds: coverage 3.4-18.3 SE, widening 3.9-40.9 SE;

@@ -17,7 +17,7 @@ Rules:
 * :func:`all_above` / :func:`all_below` — a per-seed bound ("on every seed"); its margin is
   the normal quantile of the chance that a new seed set has a seed beyond the bound;
 * :func:`is_dropout_active` — dropout raised a paired quantity (e.g. the training loss;
-  95 % interval above 0), and :func:`dropout_changes` — a structural fact, a quantity that is
+  95 % interval above float noise, :data:`EXACT_TOLERANCE`), and :func:`dropout_changes` — a structural fact, a quantity that is
   exactly 0 when nothing is dropped is positive on every seed (±∞ SE). Both fail under
   :func:`dropoutcourse.switches.without_dropout` (the negative control);
 * :func:`by_construction` — an exact fact (no noise: ±∞ SE).
