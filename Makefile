@@ -9,6 +9,7 @@ LOCK   := requirements/lock.txt
 # JupyterLab: loopback only by default (LAB_IP=0.0.0.0 to reach it from outside a container)
 LAB_IP   ?= 127.0.0.1
 LAB_PORT ?= 8888
+TEST_WORKERS ?= 2
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Jupyter refuses to start as root without --allow-root (Docker containers, cloud VMs)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -52,9 +53,13 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra all --universal --generate-hashes \
 	  --python-version 3.11 $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
-test: $(STAMP) slides site
+# The slides (which train the claims into the cache) and the homework build side by side, then
+# the website; pytest runs on TEST_WORKERS processes (pytest-xdist; conftest.py keeps what must
+# share a process together: a notebook's cells, a file's fixtures, the homework build).
+test: $(STAMP)
+	$(MAKE) -j2 site
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -63,7 +68,7 @@ slides: $(STAMP)
 	$(BIN)/python slides/build.py
 
 homework: $(STAMP)
-	$(BIN)/python homework/build.py
+	$(BIN)/python homework/build.py --jobs 2
 
 # the course website (offline): syllabus, executed notebooks, decks + PDFs, homework (student
 # versions) -> site/_build/html/index.html; publishing it: README ("The course website")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import re
@@ -40,6 +41,7 @@ SOURCE = HERE / "source"
 SHARED = SOURCE / "_shared"  # helper files copied next to every master before otter assign
 TEMPLATES = HERE / "templates"  # README of the student and instructor bundles
 DIST = HERE / "dist"
+SUMMARY = "build-summary.json"  # <out>/<hw>/: what build_one returned, with the sources' hash
 # what students install; set HOMEWORK_PACKAGE (or --package) to your course's package location
 PACKAGE = os.environ.get("HOMEWORK_PACKAGE", "dropoutcourse @ git+<course repository URL>")
 
@@ -339,7 +341,39 @@ def build_one(
         bundles = make_bundles(name, master, result, package)
         summary["leaks"] = bundles.pop("leaks")
         summary["bundles"] = {k: str(v) for k, v in bundles.items()}
+    recorded = {**summary, "sources": sources_fingerprint(package, run_tests)}
+    (result / SUMMARY).write_text(json.dumps(recorded, indent=1), encoding="utf-8")
     return summary
+
+
+def sources_fingerprint(package: str = PACKAGE, run_tests: bool = True) -> str:
+    """Hash of everything a build depends on: the masters and shared files, the templates, the
+    build and grading scripts, the course package the solutions run, and the lock file."""
+    repo = HERE.parent
+    files = [f for f in SOURCE.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
+    files += [*TEMPLATES.rglob("*"), *HERE.glob("*.py"), *(repo / "dropoutcourse").rglob("*.py")]
+    files.append(repo / "requirements" / "lock.txt")
+    digest = hashlib.sha256(f"{package}|{run_tests}".encode())
+    for f in sorted(f for f in files if f.is_file() and ".ipynb_checkpoints" not in f.parts):
+        digest.update(f.relative_to(repo).as_posix().encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def existing_build(out: Path = DIST, package: str = PACKAGE) -> list[dict] | None:
+    """The summaries of a complete, successful build of every homework in ``out`` made from
+    exactly the current sources (``make homework`` before ``make test``), else None."""
+    expected = sources_fingerprint(package)
+    summaries = []
+    for name in masters():
+        recorded = Path(out) / name / SUMMARY
+        if not recorded.is_file():
+            return None
+        summary = json.loads(recorded.read_text(encoding="utf-8"))
+        if summary.pop("sources", None) != expected or summary["returncode"] != 0:
+            return None
+        summaries.append(summary)
+    return summaries
 
 
 def build(

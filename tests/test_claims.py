@@ -79,3 +79,30 @@ def test_cache_reuses_one_run(monkeypatch, tmp_path):
     monkeypatch.setenv(claims.CACHE_ENV, str(tmp_path))
     first, second = claims.run("toy"), claims.run("toy")
     assert len(calls) == 1 and first.numbers == second.numbers
+
+
+def test_two_processes_asking_at_once_train_the_claim_once(monkeypatch, tmp_path):
+    """Parallel test workers share the cache: the second caller waits for the first one's
+    entry instead of training the claim again (and no half-written file is ever read)."""
+    import threading
+    import time
+
+    calls = []
+    toy = _toy(3.0)
+
+    def slow_experiment(seeds):
+        calls.append(seeds)
+        time.sleep(0.5)  # long enough for the other thread to arrive while this one trains
+        return toy.experiment(seeds)
+
+    monkeypatch.setitem(claims.CLAIMS, "toy", Claim("toy", 0, "", 5, slow_experiment, toy.decide))
+    monkeypatch.setenv(claims.CACHE_ENV, str(tmp_path))
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(claims.run("toy"))) for _ in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(results) == 2
+    assert results[0].numbers == results[1].numbers
+    assert not list(tmp_path.glob("*.tmp"))

@@ -18,8 +18,15 @@ import ast
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+
+try:  # POSIX: a lock the kernel releases when its process dies (no stale lock files)
+    import fcntl
+except ImportError:  # Windows: no lock; two processes may then train the same claim twice
+    fcntl = None
 
 #: Environment variable naming the cache folder (``make test`` sets it).
 CACHE_ENV = "DROPOUTCOURSE_CLAIMS_CACHE"
@@ -200,3 +207,23 @@ def cache_path(
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     tag = "" if dropout else "-nodropout"
     return Path(folder) / f"{name}-{seeds[0]}{tag}-{digest}.pkl"
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for cache entry ``path`` while inside the block.
+
+    Parallel test workers (``pytest -n``) and the slide build may ask for the same claim at
+    once; with the lock the second one waits and then reads what the first one wrote,
+    instead of training the claim again.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

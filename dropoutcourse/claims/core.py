@@ -11,13 +11,15 @@ standard errors.
 from __future__ import annotations
 
 import math
+import os
 import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-from dropoutcourse.claims.cache import CACHE_ENV, cache_path
+from dropoutcourse.claims.cache import CACHE_ENV, cache_path, locked
 from dropoutcourse.claims.rules import Check, by_construction
 from dropoutcourse.claims.seedsets import (
     CHECK_OFFSETS,
@@ -196,19 +198,26 @@ class Claim:
         seeds = self.seeds(seed_offset, n_seeds)
         module, function = self.experiment.__module__, self.experiment.__name__
         path = cache_path(self.name, module, seeds, dropout_enabled(), function) if cache else None
-        if path is not None and path.exists():
-            data = pd.read_pickle(path)
-        else:
+        if path is None:
             data = self.experiment(seeds)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                data.to_pickle(tmp, protocol=pickle.HIGHEST_PROTOCOL)
-                tmp.replace(path)
+        else:
+            with locked(path):  # another process training this entry: wait, then read it
+                data = _read_or_train(path, lambda: self.experiment(seeds))
         result = self.evaluate(data, seeds)
         if self.measure is not None:
             result.numbers.update({k: _plain(v) for k, v in self.measure(seeds).items()})
         return result
+
+
+def _read_or_train(path: Path, train: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The cached frame at ``path``, or ``train()``'s, written atomically (own temp name)."""
+    if path.exists():
+        return pd.read_pickle(path)
+    data = train()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    data.to_pickle(tmp, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return data
 
 
 def _as_check(value: Check | bool) -> Check:
