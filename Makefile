@@ -53,13 +53,13 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra all --universal --generate-hashes \
 	  --python-version 3.11 $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
-# The slides (which train the claims into the cache) and the homework build side by side, then
-# the website; pytest runs on TEST_WORKERS processes (pytest-xdist; conftest.py keeps what must
-# share a process together: a notebook's cells, a file's fixtures, the homework build).
+# The slides (which train the claims into the cache, two at a time) and the homework build side
+# by side, then the website; pytest runs on TEST_WORKERS processes (pytest-xdist), one test file
+# or notebook at a time per process (a notebook's cells share one kernel, a file its fixtures).
 test: $(STAMP)
 	$(MAKE) -j2 site
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -9,8 +9,6 @@ same variables (quiet TensorFlow, shared claims cache).
 
 import os
 
-import pytest
-
 import dropoutcourse  # noqa: F401  (importing it sets TF_CPP_MIN_LOG_LEVEL/TF_ENABLE_ONEDNN_OPTS)
 import dropoutcourse.claims
 
@@ -45,20 +43,3 @@ def pytest_terminal_summary(terminalreporter):
     total = sum(_notebook_seconds.values())
     terminalreporter.write_line(f"{total:7.1f} s  all notebooks")
 
-
-# --------------------------------------------------------------------------- parallel runs
-# `make test` runs pytest on two workers (pytest-xdist, --dist loadgroup). A group runs on one
-# worker: a notebook's cells share one kernel, a test file's module fixtures are built once,
-# and everything that uses the homework build (a session fixture) shares one build. The tests
-# of the files below are independent of each other and are spread over the workers instead.
-SPREAD = {"test_claims.py", "test_claim_rules.py"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if "homework_build" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("homework-build"))
-        elif os.path.basename(path) not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(path))

@@ -106,3 +106,30 @@ def test_two_processes_asking_at_once_train_the_claim_once(monkeypatch, tmp_path
     assert len(calls) == 1 and len(results) == 2
     assert results[0].numbers == results[1].numbers
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_prefill_trains_claims_side_by_side_into_the_cache(monkeypatch, tmp_path):
+    """The slide build's first step: claims trained in worker processes land in the cache, and
+    a later run reads them instead of training (its experiment is never called)."""
+    from dropoutcourse.claims import registry
+
+    names = ["pixel_drop", "variance_shift"]  # two cheap claims
+    monkeypatch.delenv(claims.CACHE_ENV, raising=False)
+    assert registry.prefill(names, jobs=2) == []  # nowhere to keep results: nothing trained
+    monkeypatch.setenv(claims.CACHE_ENV, str(tmp_path))
+    assert sorted(registry.prefill(names, jobs=2)) == names
+    assert len(list(tmp_path.glob("*.pkl"))) == 2
+    for name in names:
+        claim = claims.get(name)
+
+        def never(seeds):
+            raise AssertionError("trained again instead of read from the cache")
+
+        # the cache key names the experiment by module and name: keep both
+        never.__module__, never.__name__ = claim.experiment.__module__, claim.experiment.__name__
+        monkeypatch.setitem(claims.CLAIMS, name, Claim(**{**vars(claim), "experiment": never}))
+        assert claims.run(name).holds
+    with pytest.raises(ValueError, match="jobs"):
+        registry.prefill(names, jobs=0)
+    with pytest.raises(KeyError, match="unknown claim"):
+        registry.prefill(["no_such_claim"])
