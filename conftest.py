@@ -42,4 +42,3 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{seconds:7.1f} s  {path}{flag}")
     total = sum(_notebook_seconds.values())
     terminalreporter.write_line(f"{total:7.1f} s  all notebooks")
-

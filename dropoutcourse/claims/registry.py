@@ -70,7 +70,7 @@ def run(
     return get(name).run(seed_offset, cache=cache, n_seeds=n_seeds)
 
 
-def _one_thread_each(threads: int) -> None:
+def _use_share_of_cores(threads: int) -> None:
     # before TensorFlow starts in this worker: its share of the cores (TensorFlow reads these)
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
@@ -88,7 +88,7 @@ def prefill(
     claims at a time, each in its own process with its share of the cores.
 
     The slide build calls it first, so that its claims are trained side by side instead of one
-    after the other. Returns the names in the order they finished; without a cache folder
+    after the other. Returns the names trained or read, in the order given; without a cache folder
     nothing would be kept, so it trains nothing and returns [].
     """
     from dropoutcourse._validate import check_positive_int
@@ -100,5 +100,5 @@ def prefill(
         return []
     threads = max(1, (os.cpu_count() or 1) // jobs)
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no TensorFlow state
-    with ProcessPoolExecutor(jobs, spawn, _one_thread_each, (threads,)) as pool:
+    with ProcessPoolExecutor(jobs, spawn, _use_share_of_cores, (threads,)) as pool:
         return list(pool.map(_train, names, [seed_offset] * len(names)))
