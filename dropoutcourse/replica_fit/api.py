@@ -9,7 +9,8 @@
 
 Each replica is what ``keras.utils.set_random_seed(seed)``, building and compiling the model
 and ``model.fit(x, y, epochs=..., batch_size=..., validation_data=...)`` would give, up to the
-random draws themselves: its own initial weights (exactly those of that loop), its own shuffle
+random draws themselves: its own initial weights (those of that loop, exactly, when the code
+constructs each layer before applying the next), its own shuffle
 every epoch and its own dropout masks, all from its seed. ``tests/test_replica_fit_vs_fit.py``
 checks that the two agree in distribution.
 """
@@ -107,6 +108,15 @@ def _validation_pair(validation_data):
     return _as_arrays(*validation_data, "validation_data")
 
 
+def _validated_epochs(validation_freq, epochs: int) -> set[int]:
+    """The 1-based epochs after which ``fit`` would validate (Keras' ``validation_freq``)."""
+    if isinstance(validation_freq, list | tuple):
+        chosen = [check_positive_int(e, "validation_freq (each epoch)") for e in validation_freq]
+        return {e for e in chosen if e <= epochs}
+    freq = check_positive_int(validation_freq, "validation_freq")
+    return {e for e in range(1, epochs + 1) if e % freq == 0}
+
+
 def _rows(groups, sums, n: int, val, epoch: int, many: bool) -> list[dict]:
     """History rows of one epoch: training means (as ``fit`` logs them) and validation means."""
     rows = []
@@ -139,6 +149,7 @@ def fit_replica_models(
     epochs: int,
     batch_size: int = 32,
     validation_data=None,
+    validation_freq: int | Sequence[int] = 1,
     verbose: bool = True,
 ) -> FittedReplicas:
     """Like :func:`fit_replicas`, and also keep the trained replicas (``.models()``)."""
@@ -148,6 +159,7 @@ def fit_replica_models(
     batch_size = check_positive_int(batch_size, "batch_size")
     x, y = _as_arrays(x, y, "training")
     val = _validation_pair(validation_data)
+    validated = _validated_epochs(validation_freq, epochs)
     for m in models:
         check_supported(m)
     groups = group_replicas(models, seeds)
@@ -157,7 +169,7 @@ def fit_replica_models(
         for epoch in range(1, epochs + 1):
             order = _shuffles(groups, epoch, len(x))
             sums = [s.numpy() for s in program.train_epoch(order)]
-            val_means = None if val is None else program.evaluate(*val)
+            val_means = None if val is None or epoch not in validated else program.evaluate(*val)
             rows += _rows(groups, sums, len(x), val_means, epoch, len(models) > 1)
             if bar is not None:
                 bar.update(1)
@@ -178,6 +190,7 @@ def fit_replicas(
     epochs: int,
     batch_size: int = 32,
     validation_data=None,
+    validation_freq: int | Sequence[int] = 1,
     verbose: bool = True,
 ) -> pd.DataFrame:
     """Train one independent replica of a compiled Keras ``model`` per seed, all at once.
@@ -188,7 +201,10 @@ def fit_replicas(
     Returns one row per replica and epoch: ``seed``, ``epoch`` (1-based) and the keys
     ``History.history`` would hold: ``loss`` and each metric (training mode, averaged over
     the epoch's batches, as ``fit`` logs them) and, with ``validation_data=(x_val, y_val)``,
-    ``val_loss``/``val_<metric>`` (inference mode, after the epoch).
+    ``val_loss``/``val_<metric>`` (inference mode, after the epoch). ``validation_freq``
+    as in ``fit``: validate after every n-th epoch (an int) or after the listed epochs; the
+    other epochs' ``val_*`` are NaN. Validating costs a pass over the validation data, so a
+    study that reads only the final numbers passes ``validation_freq=epochs``.
     """
     return fit_replica_models(
         model,
@@ -198,5 +214,6 @@ def fit_replicas(
         epochs=epochs,
         batch_size=batch_size,
         validation_data=validation_data,
+        validation_freq=validation_freq,
         verbose=verbose,
     ).history

@@ -1,10 +1,13 @@
 """Groups of replicas: a Keras model's weights drawn for every seed, stacked on axis 0.
 
 For seed ``s`` the replica's initial weights and dropout seed-generator states are those of
-``keras.utils.set_random_seed(s)`` followed by building the model, exactly as a loop of ``fit``
-would start: the model is cloned from its config under that seed. The clones' variables are
-then stacked along a new leading *replica axis*, so that one vectorised ``stateless_call`` runs
-all replicas and one optimizer (element-wise, hence independent per replica) updates them.
+``keras.utils.set_random_seed(s)`` followed by cloning the model from its config: those of a
+loop of ``fit`` that builds the model after seeding, exactly, when its code constructs each
+layer before applying the next (Python constructs the outer layer of ``Dense(3)(Dropout(0.5)(h))``
+first, a clone the inner one; the draws are then different, their distribution the same).
+The values are stacked along a new leading *replica axis*, so that one vectorised
+``stateless_call`` runs all replicas and one optimizer (element-wise, hence independent per
+replica) updates them.
 
 Models that differ only in the ``rate`` of their ``Dropout``, ``SpatialDropout*`` or
 ``GaussianDropout`` layers (a rate sweep) share one group: their rates become per-replica
@@ -13,9 +16,10 @@ numbers (see :mod:`dropoutcourse.replica_fit.random_ops`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -107,6 +111,56 @@ def _seeded_clone(model: keras.Model, seed: int) -> keras.Model:
         np.random.set_state(np_state)  # noqa: NPY002 (restoring the global state)
 
 
+def _uncompiled(model: keras.Model) -> keras.Model:
+    """A private clone of ``model`` that clones without compiling (same layers, same order)."""
+    bare = keras.models.clone_model(model)
+    bare.compiled = False  # clone_model compiles a clone of a compiled model; ours need not
+    return bare
+
+
+def _seeded_initial_values(bare: keras.Model, seed: int) -> tuple[list, list]:
+    """(trainable, non-trainable) initial values of ``_seeded_clone(bare, seed)``, as arrays.
+
+    ``bare``: from :func:`_uncompiled`. Why not read the values off a clone: creating a
+    TensorFlow variable costs milliseconds, and a compiled clone has a hundred (weights,
+    seed-generator states, optimizer and metric state), so for a hundred replicas cloning
+    took longer than training. Under ``keras.StatelessScope`` the clone is built the same
+    way (the same layers take the same seeds from Python's ``random``, in the same order)
+    but its variables stay uninitialised; each one's initializer, stateless for a given
+    seed, then gives exactly the value the variable would have been created with.
+    """
+    try:
+        with _forgetting_uninitialised(), keras.StatelessScope(initialize_variables=False):
+            clone = _seeded_clone(bare, seed)
+    except ValueError:  # a variable created from a value, not an initializer: build for real
+        clone = _seeded_clone(bare, seed)
+        return (
+            [np.asarray(v) for v in clone.trainable_variables],
+            [np.asarray(v) for v in clone.non_trainable_variables],
+        )
+
+    def value(v) -> np.ndarray:
+        return np.asarray(v._initializer(v.shape, dtype=v.dtype))  # noqa: SLF001 (see above)
+
+    return (
+        [value(v) for v in clone.trainable_variables],
+        [value(v) for v in clone.non_trainable_variables],
+    )
+
+
+@contextlib.contextmanager
+def _forgetting_uninitialised() -> Iterator[None]:
+    """Keras keeps a global list of variables awaiting initialisation: drop the block's own."""
+    from keras.src.backend.common import global_state
+
+    waiting = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+    before = len(waiting)
+    try:
+        yield
+    finally:
+        del waiting[before:]
+
+
 def _stacked(per_replica: Sequence[Sequence], template_vars: Sequence) -> list:
     return [
         keras.Variable(np.stack([np.asarray(v) for v in values]), name=f"replicas_{t.name}")
@@ -138,12 +192,11 @@ def _new_group(models: Sequence[keras.Model], indices: list[int], seeds: list[in
     first = models[indices[0]]
     objective = objective_of(first)
     pairs = [(m, s) for m in indices for s in seeds]
-    clones = [_seeded_clone(models[m], s) for m, s in pairs]
+    bare = {m: _uncompiled(models[m]) for m in indices}
+    initial = [_seeded_initial_values(bare[m], s) for m, s in pairs]
     template = _template(first)
-    trainable = _stacked([c.trainable_variables for c in clones], template.trainable_variables)
-    non_trainable = _stacked(
-        [c.non_trainable_variables for c in clones], template.non_trainable_variables
-    )
+    trainable = _stacked([t for t, _ in initial], template.trainable_variables)
+    non_trainable = _stacked([n for _, n in initial], template.non_trainable_variables)
     rates = np.array(
         [[site.rate for site in _rate_sites(models[m])] for m, _ in pairs], "float32"
     ).reshape(len(pairs), -1)

@@ -68,6 +68,25 @@ def test_history_has_the_keys_of_keras_history():
     assert set(history) == set(runs.columns) - {"seed", "epoch"}
 
 
+@pytest.mark.parametrize(("freq", "validated"), [(2, [2, 4]), ([1, 4], [1, 4]), (5, [])])
+def test_validation_freq_validates_only_those_epochs_and_changes_nothing_else(freq, validated):
+    every = fit_replicas(mlp(), X, Y, seeds=[0, 1], epochs=4, validation_data=(X, Y), verbose=False)
+    some = fit_replicas(
+        mlp(), X, Y, seeds=[0, 1], epochs=4, validation_data=(X, Y), validation_freq=freq,
+        verbose=False,
+    )  # fmt: skip
+    # validating draws no random numbers: the training is the same draw for draw
+    np.testing.assert_allclose(some.loss, every.loss, rtol=1e-6)
+    if not validated:  # as in Keras' History: no validation, no val_ keys
+        assert "val_loss" not in some.columns
+        return
+    on = some.epoch.isin(validated)
+    assert some.loc[~on, "val_loss"].isna().all()
+    np.testing.assert_allclose(some.val_loss[on], every.val_loss[on], rtol=1e-6)
+    history = mlp().fit(X, Y, epochs=4, validation_data=(X, Y), validation_freq=freq, verbose=0)
+    assert len(history.history["val_loss"]) == len(validated)  # Keras validates the same epochs
+
+
 def test_dropout_is_on_in_training_and_off_in_evaluation():
     without = frozen_fit(mlp(0.0, lr=0.0))
     np.testing.assert_allclose(without.loss, without.val_loss, rtol=1e-5)
@@ -184,6 +203,8 @@ def _odd_metric():
         (mlp, {"y": Y[:-1]}, ValueError, "same number of examples"),
         (mlp, {"x": np.where(X > 2, np.nan, X)}, ValueError, "NaN"),
         (mlp, {"validation_data": X}, ValueError, "validation_data"),
+        (mlp, {"validation_data": (X, Y), "validation_freq": 0}, ValueError, "validation_freq"),
+        (mlp, {"validation_data": (X, Y), "validation_freq": [1.5]}, TypeError, "validation_freq"),
         (lambda: "not a model", {}, TypeError, "keras.Model"),
     ],
 )

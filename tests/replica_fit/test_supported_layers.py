@@ -113,3 +113,42 @@ def test_trains_and_logs_what_keras_measures(build):
         start = build().get_weights()
         moved = [not np.allclose(a, b) for a, b in zip(start, trained.get_weights(), strict=True)]
         assert any(moved)
+
+
+FAMILIES = [
+    dense_family,
+    conv1d_family,
+    conv2d_family,
+    recurrent_family,
+    residual_attention_family,
+    embedding_family,
+]
+#: families whose code constructs every layer before the next one is applied: a seeded build
+#: then draws its seeds in the graph's order, the order in which a clone draws them (in
+#: ``Dense(3)(Dropout(0.3)(h))`` Python constructs the Dense first)
+BUILT_IN_GRAPH_ORDER = [dense_family, conv2d_family, recurrent_family, embedding_family]
+
+
+def _assert_same_start(group, r, model):
+    for stacked, own in zip(group.trainable, model.trainable_variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(stacked.value[r]), np.asarray(own))
+    for stacked, own in zip(group.non_trainable, model.non_trainable_variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(stacked.value[r]), np.asarray(own))
+
+
+@pytest.mark.parametrize("build", FAMILIES)
+def test_every_replica_starts_from_the_weights_of_a_seeded_clone(build):
+    """The stacked initial values (read from the initializers, no variable built) are exactly
+    those of ``set_random_seed(seed)`` and ``clone_model``: weights, moving statistics and the
+    dropout layers' seed-generator states; and, where the code builds the layers in the
+    order it applies them, those of a seeded build (as in a loop of ``fit``)."""
+    from dropoutcourse.replica_fit.stack import group_replicas
+
+    model = build()
+    (group,) = group_replicas([model], [3, 11])
+    for r, seed in enumerate([3, 11]):
+        keras.utils.set_random_seed(seed)
+        _assert_same_start(group, r, keras.models.clone_model(model))
+        if build in BUILT_IN_GRAPH_ORDER:
+            keras.utils.set_random_seed(seed)
+            _assert_same_start(group, r, build())
