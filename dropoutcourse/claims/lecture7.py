@@ -104,8 +104,8 @@ def droppath_decide(runs: pd.DataFrame):
     checks = {
         f"without dropout the net memorises: training accuracy above {MEMORISED:g} on every "
         "seed": all_above(last[last["label"] == labels[0]]["accuracy"], MEMORISED),
-        "DropPath is active: it raises the final training loss on every seed": active_on_every_seed(
-            loss[labels[2]] - loss[labels[0]], ACTIVE_LOSS_RISE
+        "dropout is active: DropPath raises the final training loss on every seed": (
+            active_on_every_seed(loss[labels[2]] - loss[labels[0]], ACTIVE_LOSS_RISE)
         ),
         f"positive control: DropPath 0.8 on every block lowers test accuracy by more than "
         f"{m:g} points (95 % paired interval below −{m:g})": below(g_control, -m),
