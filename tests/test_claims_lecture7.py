@@ -1,14 +1,12 @@
-"""Lecture 7's claims: their rules on synthetic data (each part can fail), and the real runs.
+"""Lecture 7's claims: their rules on synthetic data (each part can fail).
 
-The real runs (default seed set; and the negative control, every rate forced to 0) are marked
-``slow``, as in the other claim tests.
+The real runs (the default seed set, and the negative control with every rate forced to 0)
+are tested for all claims at once: ``test_claims.py`` and ``test_claim_rules.py``.
 """
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from dropoutcourse import claims
 from dropoutcourse.claims import lecture7 as l7
 
 LABELS = list(l7.RESIDUAL_MODELS)
@@ -95,11 +93,3 @@ def test_data_size_rule_fails_when_its_parts_fail():
     )
     inactive = l7.data_size_decide(_size_runs(CROSSING, loss_rise=0.0))[0]
     assert _failed(inactive) == [k for k in inactive if k.startswith("dropout is active")]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["droppath_small_scale", "gain_vs_data_size"])
-def test_lecture7_claim_holds_on_the_default_seed_set(name):
-    result = claims.run(name)
-    assert len(result.seeds) == claims.get(name).n_seeds >= 5
-    result.assert_holds()
