@@ -85,8 +85,10 @@ def _trained(seeds: tuple[int, ...]):
     plain = uncertainty_demos.mlp(d.n_features, d.n_classes, 0.0, s["hidden"])
     drop = uncertainty_demos.mlp(d.n_features, d.n_classes, s["rate"], s["hidden"])
     all_members = [m for seed in seeds for m in member_seeds(seed, s["members"])]
-    plain_models = dropoutcourse.fit_replica_models(plain, x, y, seeds=all_members, **fit).models()
-    drop_models = dropoutcourse.fit_replica_models(drop, x, y, seeds=list(seeds), **fit).models()
+    # the networks are only called (predictions), never fitted or evaluated again
+    plain_models = dropoutcourse.fit_replica_models(plain, x, y, seeds=all_members, **fit)
+    drop_models = dropoutcourse.fit_replica_models(drop, x, y, seeds=list(seeds), **fit)
+    plain_models, drop_models = (f.models(compiled=False) for f in (plain_models, drop_models))
     return d, (x_val, y_val), plain_models, drop_models
 
 

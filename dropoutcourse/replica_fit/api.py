@@ -40,14 +40,22 @@ class FittedReplicas:
     history: pd.DataFrame
     groups: list[ReplicaGroup]
 
-    def models(self, model: int = 0) -> dict[int, keras.Model]:
-        """Seed -> a Keras model holding that replica's trained weights (of ``model``'s list index)."""
+    def models(self, model: int = 0, *, compiled: bool = True) -> dict[int, keras.Model]:
+        """Seed -> a Keras model holding that replica's trained weights (of ``model``'s list index).
+
+        ``compiled=False`` skips compiling each model (its optimizer and metrics): enough for
+        calling or ``predict``-ing it, and faster when there are hundreds of replicas.
+        """
         out = {}
         for group in self.groups:
             order = _in_weight_order(group)
+            source = group.template
+            if not compiled:
+                source = keras.models.clone_model(group.template)
+                source.compiled = False  # its clones are then left uncompiled too
             for r, (m, seed) in enumerate(zip(group.model_index, group.seeds, strict=True)):
                 if m == model:
-                    clone = keras.models.clone_model(group.template)
+                    clone = keras.models.clone_model(source)
                     clone.set_weights([np.asarray(v.value[r]) for v in order])
                     for site, rate in zip(_sites_of(clone), group.rates[r], strict=True):
                         site.rate = float(rate)  # the replica's own rate again

@@ -113,6 +113,13 @@ def test_validation_numbers_equal_keras_evaluate_of_each_trained_replica():
         scores = trained.evaluate(X, Y, verbose=0, return_dict=True)
         assert scores["loss"] == pytest.approx(last.loc[seed, "val_loss"], rel=1e-4)
         assert scores["accuracy"] == pytest.approx(last.loc[seed, "val_accuracy"], abs=1e-6)
+    bare = fitted.models(compiled=False)
+    for seed, trained in fitted.models().items():
+        assert trained.compiled and not bare[seed].compiled
+        assert bare[seed].layers[1].rate == trained.layers[1].rate == pytest.approx(0.3)
+        np.testing.assert_array_equal(
+            bare[seed].predict(X, verbose=0), trained.predict(X, verbose=0)
+        )
 
 
 def test_a_replica_does_not_depend_on_its_neighbours():
