@@ -27,7 +27,7 @@ import pandas as pd
 from dropoutcourse._validate import check_positive_int, check_same_length, check_seeds
 from dropoutcourse.replica_fit.loop import EpochProgram, quiet_vectorization
 from dropoutcourse.replica_fit.random_ops import vectorizable_random
-from dropoutcourse.replica_fit.stack import ReplicaGroup, group_replicas
+from dropoutcourse.replica_fit.stack import ReplicaGroup, _random_state_kept, group_replicas
 from dropoutcourse.replica_fit.support import check_supported
 
 __all__ = ["FittedReplicas", "fit_replicas", "fit_replica_models"]
@@ -47,19 +47,20 @@ class FittedReplicas:
         calling or ``predict``-ing it, and faster when there are hundreds of replicas.
         """
         out = {}
-        for group in self.groups:
-            order = _in_weight_order(group)
-            source = group.template
-            if not compiled:
-                source = keras.models.clone_model(group.template)
-                source.compiled = False  # its clones are then left uncompiled too
-            for r, (m, seed) in enumerate(zip(group.model_index, group.seeds, strict=True)):
-                if m == model:
-                    clone = keras.models.clone_model(source)
-                    clone.set_weights([np.asarray(v.value[r]) for v in order])
-                    for site, rate in zip(_sites_of(clone), group.rates[r], strict=True):
-                        site.rate = float(rate)  # the replica's own rate again
-                    out[seed] = clone
+        with _random_state_kept():  # cloning draws layer seeds from Python's random
+            for group in self.groups:
+                order = _in_weight_order(group)
+                source = group.template
+                if not compiled:
+                    source = keras.models.clone_model(group.template)
+                    source.compiled = False  # its clones are then left uncompiled too
+                for r, (m, seed) in enumerate(zip(group.model_index, group.seeds, strict=True)):
+                    if m == model:
+                        clone = keras.models.clone_model(source)
+                        clone.set_weights([np.asarray(v.value[r]) for v in order])
+                        for site, rate in zip(_sites_of(clone), group.rates[r], strict=True):
+                            site.rate = float(rate)  # the replica's own rate again
+                        out[seed] = clone
         return out
 
 

@@ -100,20 +100,29 @@ def _clone_optimizer(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.
     return type(optimizer).from_config(config)
 
 
-def _seeded_clone(model: keras.Model, seed: int) -> keras.Model:
-    """The model as ``keras.utils.set_random_seed(seed)`` and building it again would give."""
+@contextlib.contextmanager
+def _random_state_kept() -> Iterator[None]:
+    """Python's and NumPy's global random states are as the caller left them after the block
+    (building layers draws their seeds from Python's ``random``)."""
     py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
     try:
-        keras.utils.set_random_seed(seed)
-        return keras.models.clone_model(model)
-    finally:  # the caller's own random state is left as it was
+        yield
+    finally:
         random.setstate(py_state)
         np.random.set_state(np_state)  # noqa: NPY002 (restoring the global state)
 
 
+def _seeded_clone(model: keras.Model, seed: int) -> keras.Model:
+    """The model as ``keras.utils.set_random_seed(seed)`` and building it again would give."""
+    with _random_state_kept():
+        keras.utils.set_random_seed(seed)
+        return keras.models.clone_model(model)
+
+
 def _uncompiled(model: keras.Model) -> keras.Model:
     """A private clone of ``model`` that clones without compiling (same layers, same order)."""
-    bare = keras.models.clone_model(model)
+    with _random_state_kept():
+        bare = keras.models.clone_model(model)
     bare.compiled = False  # clone_model compiles a clone of a compiled model; ours need not
     return bare
 
@@ -174,7 +183,8 @@ def _template(model: keras.Model) -> keras.Model:
     Inside ``switches.without_dropout`` every other dropout of the clone is switched off too
     (recurrent and attention dropout, AlphaDropout; the package's layers ask the switch).
     """
-    template = keras.models.clone_model(model)
+    with _random_state_kept():
+        template = keras.models.clone_model(model)
     for layer in _rate_sites(template):
         layer.rate = _TEMPLATE_RATE
     if not dropout_enabled():

@@ -5,6 +5,8 @@ logged training loss (dropout on, averaged over the epoch) and its validation lo
 same data (dropout off) must agree exactly without dropout and differ with it.
 """
 
+import random
+
 import keras
 import numpy as np
 import pytest
@@ -161,11 +163,12 @@ def test_max_norm_holds_for_every_replica():
 def test_the_callers_model_and_random_state_are_left_alone():
     model = mlp()
     before = [np.array(w) for w in model.get_weights()]
-    state = np.random.get_state()[1].copy()  # noqa: NPY002
+    state, py_state = np.random.get_state()[1].copy(), random.getstate()  # noqa: NPY002
     fit_replicas(model, X, Y, seeds=[0, 1], epochs=1, verbose=False)
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(state, np.random.get_state()[1])  # noqa: NPY002
+    assert random.getstate() == py_state  # building layers draws seeds from Python's random
 
 
 class Doubling(keras.layers.Layer):
