@@ -23,8 +23,9 @@ everything random.
   so they are pilots too.
 * :data:`CONFIRMATION_OFFSETS` — four fresh, disjoint sets, first run after the rules were
   frozen: the evidence (``benchmarks/claims_seed_sets.py``). 180000-210000, first run on
-  2026-12-06: every claim held, every check 3.4 SE or more from its threshold. When a claim is changed after
-  failing on one of them, that set becomes a pilot and a fresh one replaces it.
+  2026-12-06: every claim held, every check 3.4 SE or more from its threshold. When a claim
+  is changed after failing on one of them, that set becomes a pilot and a fresh one replaces
+  it.
 * :data:`DEFAULT_OFFSET` — 0, what notebooks, slides and tests show. It is a pilot set:
   fine for teaching (the numbers are reproducible), not a confirmation.
 """

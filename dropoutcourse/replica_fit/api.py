@@ -10,8 +10,8 @@
 Each replica is what ``keras.utils.set_random_seed(seed)``, building and compiling the model
 and ``model.fit(x, y, epochs=..., batch_size=..., validation_data=...)`` would give, up to the
 random draws themselves: its own initial weights (those of that loop, exactly, when the code
-constructs each layer before applying the next), its own shuffle
-every epoch and its own dropout masks, all from its seed. ``tests/test_replica_fit_vs_fit.py``
+constructs each layer before applying the next), its own shuffle every epoch and its own
+dropout masks, all from its seed. ``tests/test_replica_fit_vs_fit.py``
 checks that the two agree in distribution.
 """
 
@@ -27,7 +27,12 @@ import pandas as pd
 from dropoutcourse._validate import check_positive_int, check_same_length, check_seeds
 from dropoutcourse.replica_fit.loop import EpochProgram, quiet_vectorization
 from dropoutcourse.replica_fit.random_ops import vectorizable_random
-from dropoutcourse.replica_fit.stack import ReplicaGroup, _random_state_kept, group_replicas
+from dropoutcourse.replica_fit.stack import (
+    ReplicaGroup,
+    _random_state_kept,
+    _uncompiled,
+    group_replicas,
+)
 from dropoutcourse.replica_fit.support import check_supported
 
 __all__ = ["FittedReplicas", "fit_replicas", "fit_replica_models"]
@@ -50,10 +55,8 @@ class FittedReplicas:
         with _random_state_kept():  # cloning draws layer seeds from Python's random
             for group in self.groups:
                 order = _in_weight_order(group)
-                source = group.template
-                if not compiled:
-                    source = keras.models.clone_model(group.template)
-                    source.compiled = False  # its clones are then left uncompiled too
+                # an uncompiled source: its clones are left uncompiled too
+                source = group.template if compiled else _uncompiled(group.template)
                 for r, (m, seed) in enumerate(zip(group.model_index, group.seeds, strict=True)):
                     if m == model:
                         clone = keras.models.clone_model(source)

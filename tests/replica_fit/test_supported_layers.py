@@ -87,18 +87,18 @@ def _data(build):
     return RNG.normal(size=shape).astype("float32"), y
 
 
+FAMILIES = [
+    dense_family,
+    conv1d_family,
+    conv2d_family,
+    recurrent_family,
+    residual_attention_family,
+    embedding_family,
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "build",
-    [
-        dense_family,
-        conv1d_family,
-        conv2d_family,
-        recurrent_family,
-        residual_attention_family,
-        embedding_family,
-    ],  # fmt: skip
-)
+@pytest.mark.parametrize("build", FAMILIES)
 def test_trains_and_logs_what_keras_measures(build):
     x, y = _data(build)
     template = build()
@@ -115,14 +115,6 @@ def test_trains_and_logs_what_keras_measures(build):
         assert any(moved)
 
 
-FAMILIES = [
-    dense_family,
-    conv1d_family,
-    conv2d_family,
-    recurrent_family,
-    residual_attention_family,
-    embedding_family,
-]
 #: families whose code constructs every layer before the next one is applied: a seeded build
 #: then draws its seeds in the graph's order, the order in which a clone draws them (in
 #: ``Dense(3)(Dropout(0.3)(h))`` Python constructs the Dense first)
