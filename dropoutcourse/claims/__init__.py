@@ -19,6 +19,7 @@ from dropoutcourse.claims import (  # noqa: F401  (``claims.lecture3.KFOLD`` etc
     lecture7,
     lecture8,
 )
+from dropoutcourse.claims.background import train_in_background
 from dropoutcourse.claims.core import (
     CACHE_ENV,
     CHECK_OFFSETS,
@@ -45,4 +46,5 @@ __all__ = [
     "ClaimResult",
     "get",
     "run",
+    "train_in_background",
 ]

@@ -161,6 +161,14 @@ class Claim:
         n = self.n_seeds if n_seeds is None else check_positive_int(n_seeds, "n_seeds")
         return list(range(seed_offset, seed_offset + n))
 
+    def cache_path(
+        self, seed_offset: int = DEFAULT_OFFSET, n_seeds: int | None = None
+    ) -> Path | None:
+        """Where :meth:`run` keeps this claim's data on that seed set (None without a cache)."""
+        seeds = self.seeds(seed_offset, n_seeds)
+        module, function = self.experiment.__module__, self.experiment.__name__
+        return cache_path(self.name, module, seeds, dropout_enabled(), function)
+
     def evaluate(self, data: pd.DataFrame, seeds: list[int]) -> ClaimResult:
         """Apply the decision rule to an experiment's data.
 
@@ -196,8 +204,7 @@ class Claim:
         numbers (timings) are measured afresh every time.
         """
         seeds = self.seeds(seed_offset, n_seeds)
-        module, function = self.experiment.__module__, self.experiment.__name__
-        path = cache_path(self.name, module, seeds, dropout_enabled(), function) if cache else None
+        path = self.cache_path(seed_offset, n_seeds) if cache else None
         if path is None:
             data = self.experiment(seeds)
         else:

@@ -101,11 +101,10 @@ class EpochProgram:
         """``order``: (R_total, n) each replica's shuffle; returns per-group (R, 1+M) sums."""
         n, b = int(self.x.shape[0]), self.batch_size
         totals = [tf.zeros((g.n_replicas, 1 + len(g.objective.metrics))) for g in self.groups]
-        for i in tf.range(n // b):
-            sums = self._step(order[:, i * b : (i + 1) * b])
-            totals = [t + s for t, s in zip(totals, sums, strict=True)]
-        if n % b:  # Keras keeps the short last batch
-            sums = self._step(order[:, (n // b) * b :])
+        # Keras keeps the short last batch; slicing to min(.., n) makes it one more turn of
+        # the same loop, so the step is traced once (a second copy would double the tracing)
+        for i in tf.range(-(-n // b)):
+            sums = self._step(order[:, i * b : tf.minimum((i + 1) * b, n)])
             totals = [t + s for t, s in zip(totals, sums, strict=True)]
         return totals
 
