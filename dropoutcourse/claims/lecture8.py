@@ -73,7 +73,7 @@ def member_seeds(seed: int, members: int) -> list[int]:
 
 @functools.lru_cache(maxsize=2)
 def _trained(seeds: tuple[int, ...]):
-    """Data and trained networks of one seed set (shared by the two benchmark claims)."""
+    """Data and trained replicas of one seed set (shared by the two benchmark claims)."""
     import dropoutcourse
     from dropoutcourse import data, uncertainty_demos
 
@@ -86,22 +86,32 @@ def _trained(seeds: tuple[int, ...]):
     drop = uncertainty_demos.mlp(d.n_features, d.n_classes, s["rate"], s["hidden"])
     all_members = [m for seed in seeds for m in member_seeds(seed, s["members"])]
     # the networks are only called (predictions), never fitted or evaluated again
-    plain_models = dropoutcourse.fit_replica_models(plain, x, y, seeds=all_members, **fit)
-    drop_models = dropoutcourse.fit_replica_models(drop, x, y, seeds=list(seeds), **fit)
-    plain_models, drop_models = (f.models(compiled=False) for f in (plain_models, drop_models))
-    return d, (x_val, y_val), plain_models, drop_models
+    plain_fitted = dropoutcourse.fit_replica_models(plain, x, y, seeds=all_members, **fit)
+    drop_fitted = dropoutcourse.fit_replica_models(drop, x, y, seeds=list(seeds), **fit)
+    return d, (x_val, y_val), plain_fitted, drop_fitted
 
 
-def _predictions(seed: int, x: np.ndarray, val, plain_models, drop_models) -> dict:
-    """Every method's (N, C) probabilities on ``x``, and the (T|M, N, C) stacks."""
+def _member_outputs(plain_fitted, inputs: list[np.ndarray]) -> dict[int, list[np.ndarray]]:
+    """Member seed -> its probabilities on each of ``inputs`` (one network, reloaded)."""
+    from dropoutcourse import uncertainty_demos as ud
+
+    return {
+        seed: [ud.member_probs([net], x)[0] for x in inputs]
+        for seed, net in plain_fitted.each_replica()
+    }
+
+
+def _predictions(seed: int, x: np.ndarray, val, ens_out: list[np.ndarray], drop) -> dict:
+    """Every method's (N, C) probabilities on ``x``, and the (T|M, N, C) stacks.
+
+    ``ens_out``: the members' probabilities on ``x`` followed by the validation inputs.
+    """
     from dropoutcourse import uncertainty_demos as ud
 
     s = BENCH
-    members = [plain_models[m] for m in member_seeds(seed, s["members"])]
-    stack_ens = ud.member_probs(members, np.concatenate([x, val[0]]))
+    stack_ens = np.stack(ens_out)
     single, single_val = stack_ens[0, : len(x)], stack_ens[0, len(x) :]
     scaled, t = ud.temperature_scaled(single_val, val[1], single)
-    drop = drop_models[seed]
     stack_mc = ud.mc_sample_probs(drop, x, s["mc_passes"], seed=seed)
     probs = {
         "plain": single,
@@ -164,18 +174,20 @@ def _benchmark(seeds: tuple[int, ...], dropout: bool) -> pd.DataFrame:
     """
     from dropoutcourse import uncertainty_demos as ud
 
-    d, val, plain_models, drop_models = _trained(seeds)
+    d, val, plain_fitted, drop_fitted = _trained(seeds)
     ds, rows = data_seed(seeds), []
+    shifted = [
+        ud.shifted(d.x_test, noise, seed=ds + 1 + lv) for lv, noise in enumerate(BENCH["noise"])
+    ]
     x_ood = ud.noise_inputs(BENCH["n_ood"], d.n_features, seed=ds + 7)
-    for seed in seeds:
+    inputs = [*shifted, x_ood]  # the members see each with the validation inputs after it
+    members = _member_outputs(plain_fitted, [np.concatenate([x, val[0]]) for x in inputs])
+    for seed, drop in drop_fitted.each_replica():
+        ens = [members[m] for m in member_seeds(seed, BENCH["members"])]
+        pred = [_predictions(seed, x, val, [e[i] for e in ens], drop) for i, x in enumerate(inputs)]
         for level, noise in enumerate(BENCH["noise"]):
-            x = ud.shifted(d.x_test, noise, seed=ds + 1 + level)
-            pred = _predictions(seed, x, val, plain_models, drop_models)
-            rows += _shift_rows(seed, level, noise, pred, d.y_test)
-            if level == 0:
-                pred_in = pred
-        pred_out = _predictions(seed, x_ood, val, plain_models, drop_models)
-        rows += _ood_rows(seed, pred_in, pred_out)
+            rows += _shift_rows(seed, level, noise, pred[level], d.y_test)
+        rows += _ood_rows(seed, pred[0], pred[-1])
     return pd.DataFrame(rows)
 
 

@@ -17,7 +17,7 @@ checks that the two agree in distribution.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -59,12 +59,31 @@ class FittedReplicas:
                 source = group.template if compiled else _uncompiled(group.template)
                 for r, (m, seed) in enumerate(zip(group.model_index, group.seeds, strict=True)):
                     if m == model:
-                        clone = keras.models.clone_model(source)
-                        clone.set_weights([np.asarray(v.value[r]) for v in order])
-                        for site, rate in zip(_sites_of(clone), group.rates[r], strict=True):
-                            site.rate = float(rate)  # the replica's own rate again
-                        out[seed] = clone
+                        out[seed] = _holding(keras.models.clone_model(source), group, order, r)
         return out
+
+    def each_replica(self, model: int = 0) -> Iterator[tuple[int, keras.Model]]:
+        """``(seed, network)`` for every replica of ``model`` (list index), in seed order.
+
+        The network is ONE uncompiled Keras model, loaded with each replica's weights and
+        rates in turn: use it (call it, ``predict``) before the next step of the loop, and
+        keep its outputs, not the network. With hundreds of replicas this saves building a
+        model for each, which is what :meth:`models` does; the outputs are the same.
+        """
+        for group in self.groups:
+            picked = [r for r, m in enumerate(group.model_index) if m == model]
+            if picked:
+                net, order = _uncompiled(group.template), _in_weight_order(group)
+                for r in picked:
+                    yield group.seeds[r], _holding(net, group, order, r)
+
+
+def _holding(net: keras.Model, group: ReplicaGroup, order: list, r: int) -> keras.Model:
+    """``net`` (a clone of ``group.template``) with replica ``r``'s weights and rates."""
+    net.set_weights([np.asarray(v.value[r]) for v in order])
+    for site, rate in zip(_sites_of(net), group.rates[r], strict=True):
+        site.rate = float(rate)  # the replica's own rate again
+    return net
 
 
 def _sites_of(model: keras.Model) -> list:

@@ -124,6 +124,23 @@ def test_validation_numbers_equal_keras_evaluate_of_each_trained_replica():
         )
 
 
+def test_each_replica_reloads_one_network_with_the_weights_and_rate_of_models():
+    # two rates of one architecture: one group, each replica at its own rate
+    fitted = fit_replica_models(
+        [mlp(0.3), mlp(0.6)], X, Y, seeds=[5, 2, 7], epochs=2, verbose=False
+    )
+    for index, rate in enumerate((0.3, 0.6)):
+        built = fitted.models(model=index)
+        seen, nets = [], set()
+        for seed, net in fitted.each_replica(model=index):
+            seen.append(seed)
+            nets.add(id(net))
+            assert not net.compiled and net.layers[1].rate == pytest.approx(rate)
+            np.testing.assert_array_equal(net(X).numpy(), built[seed](X).numpy())
+        assert seen == [5, 2, 7] and len(nets) == 1  # seed order, one network reloaded
+    assert list(fitted.each_replica(model=2)) == []  # no such model: nothing
+
+
 def test_a_replica_does_not_depend_on_its_neighbours():
     a = fit_replicas(mlp(), X, Y, seeds=[0, 1], epochs=2, verbose=False)
     b = fit_replicas(mlp(), X, Y, seeds=[9, 0], epochs=2, verbose=False)
