@@ -7,8 +7,12 @@ is still training, and if the background process has not reached the claim yet, 
 trains it itself and the background process later just reads it. Either way each claim is
 trained once and the numbers are those of ``claims.run`` alone.
 
-Why: one training process keeps about one core of a 2-core laptop busy, so the student's own
-cells and the lecture's many-seed evidence share the machine instead of taking turns.
+Why: a ``fit_replicas`` run of small networks keeps only about one core of a 2-core laptop
+busy, so the student's own cells and the lecture's many-seed evidence can share the machine
+instead of taking turns (lecture 7's notebook: 95 s -> 63 s without a cache). Lectures 7 and
+8 use it. Lectures 1-6 do not: their claims run on the hand-written engine, which already
+keeps both cores busy, so a second process left lecture 4's wall time unchanged (163 s vs
+167 s) and made the student's own cells three times slower while it ran.
 
 Without ``$DROPOUTCOURSE_CLAIMS_CACHE`` a folder for this session is made (in the system's
 temporary folder) and set in this process' environment, so the notebook's ``claims.run``
