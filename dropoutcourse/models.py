@@ -43,8 +43,11 @@ _OPTIMIZERS = ("sgd", "adam")
 
 
 # ----------------------------------------------------------------------------- checks
-def _layer_seeds(seed: int, n: int) -> list[int]:
-    """``n`` distinct per-layer seeds derived from ``seed`` (no global random state touched)."""
+def _layer_seeds(seed: int | None, n: int) -> list[int | None]:
+    """``n`` distinct per-layer seeds derived from ``seed`` (no global random state touched);
+    ``seed=None``: none (each layer draws from Keras' global random state when built)."""
+    if seed is None:
+        return [None] * n
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
 
 
@@ -105,7 +108,7 @@ class _MLPArgs(NamedTuple):
     noise_layer: type[keras.layers.Layer]
     max_norm: float | None
     l2: float
-    seed: int
+    seed: int | None
 
 
 def _check_mlp_args(
@@ -121,7 +124,7 @@ def _check_mlp_args(
     if max_norm is not None:
         max_norm = check_positive_float(max_norm, "max_norm")
     l2 = check_nonneg_float(l2, "l2")  # also refuses inf and NaN
-    seed = check_seed(seed)
+    seed = None if seed is None else check_seed(seed)
     if not hidden and (hidden_rate > 0 or max_norm is not None):
         # both act on hidden units only: with none they would silently do nothing
         raise ValueError("hidden=() has no hidden units: hidden_rate and max_norm need hidden")
@@ -178,7 +181,7 @@ def mlp(
     optimizer: str = "sgd",
     learning_rate: float = 0.01,
     momentum: float = 0.9,
-    seed: int = 0,
+    seed: int | None = 0,
 ) -> keras.Model:
     """A fully connected network with optional input/hidden dropout, max-norm, L2 and BatchNorm.
 
@@ -205,6 +208,8 @@ def mlp(
         optimizer: "sgd" (with ``momentum``) or "adam"; ``learning_rate`` for both.
         seed: seeds the weight initialisers and the dropout layers (distinct per layer), so
             the same seed gives the same model; the global random state is left alone.
+            ``None``: unseeded layers, as a student writes them, so that
+            ``keras.utils.set_random_seed`` or ``fit_replicas``' seeds decide the draws.
     """
     a = _check_mlp_args(
         input_dim, n_classes, hidden, hidden_rate, input_rate, kind, max_norm, l2, seed

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+import dropoutcourse
 from dropoutcourse import models
 from dropoutcourse.layers import DROPOUT_LAYER_TYPES, DropBlock2D, ScratchDropout
 
@@ -263,3 +264,25 @@ def test_builders_leave_the_global_random_state_alone_and_are_seeded():
     mask2 = keras.ops.convert_to_numpy(a2.get_layer("dropout1")(ones, training=True))
     np.testing.assert_array_equal(mask, mask2)
     assert a.get_layer("dropout1").seed is not None
+
+
+def test_mlp_seed_none_leaves_the_draws_to_keras_global_seed_as_a_students_model_does():
+    def build(global_seed):
+        keras.utils.set_random_seed(global_seed)
+        return models.mlp(10, 3, hidden=(8,), hidden_rate=0.5, seed=None)
+
+    a, a2, b = build(1), build(1), build(2)
+    for w, w2 in zip(a.get_weights(), a2.get_weights(), strict=True):
+        np.testing.assert_array_equal(w, w2)
+    assert not np.array_equal(a.get_weights()[0], b.get_weights()[0])
+    # fit_replicas: one replica per seed, each from its own initial weights
+    fitted = dropoutcourse.fit_replica_models(
+        models.mlp(10, 3, hidden=(8,), seed=None),
+        np.ones((6, 10), "float32"),
+        np.zeros(6, "int64"),
+        seeds=[0, 1],
+        epochs=1,
+        verbose=False,
+    )
+    first = [net.get_weights()[0].copy() for _, net in fitted.each_replica()]
+    assert not np.array_equal(*first)

@@ -76,33 +76,39 @@ def mc_band_experiment(seeds: list[int]) -> pd.DataFrame:
     mc_mean, mc_std, det`` (the deterministic, dropout-off prediction). No timings: they are
     measured afresh by :func:`mc_band_cost`, never cached with the data.
     """
-    from dropoutcourse import data, engine, layers, models
+    import dropoutcourse
+    from dropoutcourse import data, layers, models
 
     s, n = MC_BAND, MC_BAND["n_train"]
     # every seed its own 20 points: one draw of n_train × seeds, cut into disjoint blocks
     wave = data.make_polynomial(n_train=n * len(seeds), noise=s["noise"], seed=data_seed(seeds))
     own_rows = [np.arange(r * n, (r + 1) * n) for r in range(len(seeds))]
-    configs = [engine.ReplicaConfig(hidden_rate=s["hidden_rate"], seed=seed) for seed in seeds]
-    trained = engine.train_replicas(
-        wave,
-        configs,
+    model = models.mlp(
+        1,
+        0,
         hidden=s["hidden"],
-        epochs=s["epochs"],
-        batch_size=n,
+        hidden_rate=s["hidden_rate"],
         optimizer="adam",
         learning_rate=s["learning_rate"],
-        verbose=False,
+        seed=None,  # each replica's own initial weights, from its seed
+    )
+    fitted = dropoutcourse.fit_replica_models(
+        model,
+        wave.x_train,
+        wave.y_train,
+        seeds=seeds,
+        epochs=s["epochs"],
+        batch_size=n,
         train_rows=own_rows,
+        verbose=False,
     )
     grid = mc_grid()
-    net = models.mlp(1, 0, hidden=s["hidden"], hidden_rate=s["hidden_rate"])
     frames = []
-    for r, seed in enumerate(seeds):
+    for r, (seed, net) in enumerate(fitted.each_replica()):
         x_own, y_own = wave.x_train[own_rows[r]].astype("float32"), wave.y_train[own_rows[r]]
         x_all = np.concatenate([grid, x_own])
         part = ["grid"] * len(grid) + ["train"] * n
         y_obs = np.concatenate([np.full(len(grid), np.nan), y_own])
-        net.set_weights(trained.replica_weights(r))
         det = np.asarray(net(x_all, training=False))[:, 0]
         mean, std = layers.mc_predict(net, x_all, n_samples=s["n_samples"], seed=seed)
         frames.append(
@@ -384,22 +390,36 @@ CONFIDENT_QUANTILE = 0.9
 
 def mc_entropy_experiment(seeds: list[int]) -> pd.DataFrame:
     """One row per (seed, test image): entropy of the MC-averaged prediction and whether it is wrong."""
-    from dropoutcourse import data, engine, experiments
+    import dropoutcourse
+    from dropoutcourse import data, experiments, models
+    from dropoutcourse import uncertainty_demos as ud
 
-    s = MC_ENTROPY
+    s, t = MC_ENTROPY, dict(experiments.TRAINING)
     digits = data.load_digits(train_size=s["train_size"], seed=data_seed(seeds))
-    configs = [engine.ReplicaConfig(hidden_rate=s["hidden_rate"], seed=seed) for seed in seeds]
-    result = engine.train_replicas(
-        digits,
-        configs,
+    batch_size = t.pop("batch_size")
+    model = models.mlp(
+        digits.n_features,
+        digits.n_classes,
         hidden=s["hidden"],
-        epochs=s["epochs"],
-        verbose=False,
-        **experiments.TRAINING,
+        hidden_rate=s["hidden_rate"],
+        seed=None,  # each replica's own initial weights, from its seed
+        **t,
     )
-    proba = result.predict_proba(digits.x_test, mc_samples=s["mc_samples"], seed=seeds[0] + 1)
+    fitted = dropoutcourse.fit_replica_models(
+        model,
+        digits.x_train,
+        digits.y_train,
+        seeds=seeds,
+        epochs=s["epochs"],
+        batch_size=batch_size,
+        verbose=False,
+    )
+    mc, ws = [], []
+    for seed, net in fitted.each_replica():
+        mc.append(ud.mc_sample_probs(net, digits.x_test, s["mc_samples"], seed=seed).mean(0))
+        ws.append(np.asarray(net(digits.x_test), dtype="float64"))  # weight scaling
+    proba, ws = np.stack(mc), np.stack(ws)  # (R, N, C)
     # how far the MC average is from weight scaling: 0 when no dropout acts (negative control)
-    ws = result.predict_proba(digits.x_test)
     mc_vs_ws = np.abs(proba - ws).max(axis=(1, 2))  # (R,)
     entropy = -(proba * np.log(np.clip(proba, 1e-12, 1))).sum(-1)  # (R, N), nats
     wrong = proba.argmax(-1) != np.asarray(digits.y_test)[None, :]

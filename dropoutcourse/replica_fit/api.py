@@ -121,14 +121,36 @@ def _as_arrays(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
     return x_arr, y_arr.astype("int64") if np.issubdtype(y_arr.dtype, np.integer) else y_arr
 
 
-def _shuffles(groups: Sequence[ReplicaGroup], epoch: int, n: int) -> np.ndarray:
-    """Each replica's order of the training examples in ``epoch``: from its seed only."""
-    rows = [
-        np.random.default_rng([seed, epoch]).permutation(n)
-        for group in groups
-        for seed in group.seeds
-    ]
+def _shuffles(groups: Sequence[ReplicaGroup], epoch: int, own: dict[int, np.ndarray]) -> np.ndarray:
+    """Each replica's order of its training rows ``own[seed]`` in ``epoch``: from its seed only."""
+    rows = []
+    for group in groups:
+        for seed in group.seeds:
+            mine = own[seed]
+            rows.append(mine[np.random.default_rng([seed, epoch]).permutation(len(mine))])
     return np.stack(rows).astype("int32")
+
+
+def _own_rows(train_rows, seeds: list[int], n: int) -> dict[int, np.ndarray]:
+    """Seed -> the rows of ``x`` its replicas train on (all of them without ``train_rows``)."""
+    if train_rows is None:
+        return dict.fromkeys(seeds, np.arange(n))
+    rows = list(train_rows)
+    if len(rows) != len(seeds):
+        raise ValueError(
+            f"train_rows must give one array of rows per seed ({len(seeds)}), got {len(rows)}"
+        )
+    own = {}
+    for i, (seed, mine) in enumerate(zip(seeds, rows, strict=True)):
+        mine = np.asarray(mine)
+        if mine.ndim != 1 or mine.size == 0 or not np.issubdtype(mine.dtype, np.integer):
+            raise ValueError(f"train_rows[{i}] must be a non-empty 1-D array of integer rows")
+        if mine.min() < 0 or mine.max() >= n or len(np.unique(mine)) != len(mine):
+            raise ValueError(f"train_rows[{i}] must hold distinct rows of x, in [0, {n})")
+        own[seed] = mine
+    if len({len(mine) for mine in own.values()}) > 1:
+        raise ValueError("train_rows: every seed's rows must be equally many (one epoch length)")
+    return own
 
 
 def _validation_pair(validation_data):
@@ -181,6 +203,7 @@ def fit_replica_models(
     batch_size: int = 32,
     validation_data=None,
     validation_freq: int | Sequence[int] = 1,
+    train_rows: Sequence[Sequence[int]] | None = None,
     verbose: bool = True,
 ) -> FittedReplicas:
     """Like :func:`fit_replicas`, and also keep the trained replicas (``.models()``)."""
@@ -189,6 +212,8 @@ def fit_replica_models(
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     x, y = _as_arrays(x, y, "training")
+    own = _own_rows(train_rows, seeds, len(x))
+    n = len(next(iter(own.values())))
     val = _validation_pair(validation_data)
     validated = _validated_epochs(validation_freq, epochs)
     for m in models:
@@ -198,10 +223,10 @@ def fit_replica_models(
     rows, bar = [], _progress(epochs, verbose)
     with quiet_vectorization(), vectorizable_random():
         for epoch in range(1, epochs + 1):
-            order = _shuffles(groups, epoch, len(x))
+            order = _shuffles(groups, epoch, own)
             sums = [s.numpy() for s in program.train_epoch(order)]
             val_means = None if val is None or epoch not in validated else program.evaluate(*val)
-            rows += _rows(groups, sums, len(x), val_means, epoch, len(models) > 1)
+            rows += _rows(groups, sums, n, val_means, epoch, len(models) > 1)
             if bar is not None:
                 bar.update(1)
     if bar is not None:
@@ -222,6 +247,7 @@ def fit_replicas(
     batch_size: int = 32,
     validation_data=None,
     validation_freq: int | Sequence[int] = 1,
+    train_rows: Sequence[Sequence[int]] | None = None,
     verbose: bool = True,
 ) -> pd.DataFrame:
     """Train one independent replica of a compiled Keras ``model`` per seed, all at once.
@@ -236,6 +262,9 @@ def fit_replicas(
     as in ``fit``: validate after every n-th epoch (an int) or after the listed epochs; the
     other epochs' ``val_*`` are NaN. Validating costs a pass over the validation data, so a
     study that reads only the final numbers passes ``validation_freq=epochs``.
+    ``train_rows`` (one array of row indices of ``x`` per seed, equally many) gives each
+    seed's replicas their own training set, e.g. disjoint samples of one data-generating
+    process; its epoch is a pass over those rows.
     """
     return fit_replica_models(
         model,
@@ -246,5 +275,6 @@ def fit_replicas(
         batch_size=batch_size,
         validation_data=validation_data,
         validation_freq=validation_freq,
+        train_rows=train_rows,
         verbose=verbose,
     ).history

@@ -98,8 +98,8 @@ class EpochProgram:
         return out
 
     def _train_epoch(self, order) -> list:
-        """``order``: (R_total, n) each replica's shuffle; returns per-group (R, 1+M) sums."""
-        n, b = int(self.x.shape[0]), self.batch_size
+        """``order``: (R_total, n) each replica's shuffle of its rows; per-group (R, 1+M) sums."""
+        n, b = int(order.shape[1]), self.batch_size
         totals = [tf.zeros((g.n_replicas, 1 + len(g.objective.metrics))) for g in self.groups]
         # Keras keeps the short last batch; slicing to min(.., n) makes it one more turn of
         # the same loop, so the step is traced once (a second copy would double the tracing)

@@ -141,6 +141,32 @@ def test_each_replica_reloads_one_network_with_the_weights_and_rate_of_models():
     assert list(fitted.each_replica(model=2)) == []  # no such model: nothing
 
 
+def test_train_rows_give_each_seed_what_fitting_its_rows_alone_gives():
+    rows = {4: np.arange(0, 40), 9: np.arange(90)[::-2][:40]}  # disjoint, any order
+    kw = dict(epochs=3, batch_size=16, validation_data=(X, Y), verbose=False)
+    together = fit_replicas(mlp(), X, Y, seeds=list(rows), train_rows=list(rows.values()), **kw)
+    for seed, own in rows.items():
+        alone = fit_replicas(mlp(), X[own], Y[own], seeds=[seed], **kw)
+        mine = together[together.seed == seed].reset_index(drop=True)
+        cols = ["loss", "accuracy", "val_loss", "val_accuracy"]
+        np.testing.assert_allclose(mine[cols], alone[cols], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("train_rows", "message"),
+    [
+        ([np.arange(10)], "one array of rows per seed"),
+        ([np.arange(10), np.arange(10.0)], r"train_rows\[1\] must be a non-empty 1-D"),
+        ([np.arange(10), np.array([0, 0, 1])], r"train_rows\[1\] must hold distinct rows"),
+        ([np.arange(10), np.array([5, 90])], r"in \[0, 90\)"),
+        ([np.arange(10), np.arange(11)], "equally many"),
+    ],
+)
+def test_bad_train_rows_are_named(train_rows, message):
+    with pytest.raises(ValueError, match=message):
+        fit_replicas(mlp(), X, Y, seeds=[0, 1], epochs=1, train_rows=train_rows, verbose=False)
+
+
 def test_a_replica_does_not_depend_on_its_neighbours():
     a = fit_replicas(mlp(), X, Y, seeds=[0, 1], epochs=2, verbose=False)
     b = fit_replicas(mlp(), X, Y, seeds=[9, 0], epochs=2, verbose=False)
