@@ -1,7 +1,7 @@
 """Lecture 6 (beyond): the Monte-Carlo dropout band, and the BatchNorm pitfall of MC dropout.
 
 * ``mc_band`` — 20 noisy samples of sin 2πx on [0, 1] (a fresh draw for every seed),
-  1-128-128-1 networks with dropout 0.1 (replica engine, Adam, full batch, 1000 steps),
+  1-128-128-1 networks with dropout 0.1 (``fit_replicas``, Adam, full batch, 1000 steps),
   T = 50 passes of ``layers.mc_predict`` on a grid over [−0.5, 1.5]. The band widens away from the data; it is *epistemic only* (the
   spread of the thinned networks, no observation noise τ⁻¹), so it misses noisy training
   points; and it costs T forward passes instead of one.
