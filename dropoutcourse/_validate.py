@@ -198,6 +198,27 @@ def check_finite_array(x: np.ndarray, name: str = "x") -> np.ndarray:
     return arr
 
 
+def check_row_sets(rows, n_rows: int, count: int, name: str = "train_rows") -> list[np.ndarray]:
+    """``rows`` as ``count`` non-empty 1-D integer arrays of distinct rows in [0, ``n_rows``).
+
+    One array per replica: each replica's own training set, as rows of a shared ``x``.
+    """
+    rows = list(rows)
+    if len(rows) != count:
+        raise ValueError(
+            f"{name} must give one array of rows per replica ({count}), got {len(rows)}"
+        )
+    checked = []
+    for i, own in enumerate(rows):
+        own = np.asarray(own)
+        if own.ndim != 1 or own.size == 0 or not np.issubdtype(own.dtype, np.integer):
+            raise ValueError(f"{name}[{i}] must be a non-empty 1-D array of integer rows")
+        if own.min() < 0 or own.max() >= n_rows or len(np.unique(own)) != len(own):
+            raise ValueError(f"{name}[{i}] must hold distinct rows in [0, {n_rows})")
+        checked.append(own)
+    return checked
+
+
 def check_same_length(a, b, name_a: str, name_b: str) -> None:
     """Check that two arrays have the same number of rows (examples); the message names both."""
     if len(a) != len(b):

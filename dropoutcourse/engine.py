@@ -44,6 +44,7 @@ from dropoutcourse._validate import (
     check_positive_float,
     check_positive_int,
     check_rate,
+    check_row_sets,
     check_same_length,
     check_seed,
     check_unit_interval,
@@ -310,27 +311,14 @@ def _samples(configs: list[ReplicaConfig], train_rows, n_train: int):
 
 def _check_train_rows(train_rows, configs: list[ReplicaConfig], n_train: int) -> list[np.ndarray]:
     """``train_rows`` as one int array per replica: distinct rows of ``data.x_train``."""
-    rows = list(train_rows)
-    if len(rows) != len(configs):
-        raise ValueError(
-            f"train_rows must give one array of rows per config ({len(configs)}), got {len(rows)}"
-        )
-    checked = []
+    rows = check_row_sets(train_rows, n_train, len(configs))
     for r, (own, config) in enumerate(zip(rows, configs, strict=True)):
-        own = np.asarray(own)
-        if own.ndim != 1 or own.size == 0 or not np.issubdtype(own.dtype, np.integer):
-            raise ValueError(f"train_rows[{r}] must be a non-empty 1-D array of integer rows")
-        if own.min() < 0 or own.max() >= n_train or len(np.unique(own)) != len(own):
-            raise ValueError(
-                f"train_rows[{r}] must hold distinct rows in [0, {n_train}) (data.x_train)"
-            )
         if config.train_size is not None and config.train_size != len(own):
             raise ValueError(
                 f"configs[{r}].train_size={config.train_size} disagrees with the "
                 f"{len(own)} rows of train_rows[{r}]; leave train_size None"
             )
-        checked.append(own.astype(np.int32))
-    return checked
+    return [own.astype(np.int32) for own in rows]
 
 
 class _MLPObjective:

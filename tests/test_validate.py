@@ -12,6 +12,7 @@ from dropoutcourse._validate import (
     check_positive_int,
     check_rate,
     check_rng,
+    check_row_sets,
 )
 
 
@@ -227,3 +228,17 @@ def test_check_labels():
         check_labels(np.zeros((2, 2), int), 3)
     with pytest.raises(TypeError, match="integer class labels"):
         check_labels(np.array([0.5]), 3)
+
+
+def test_check_row_sets_names_the_bad_set():
+    rows = check_row_sets([[0, 2], np.array([1])], n_rows=3, count=2)
+    assert [r.tolist() for r in rows] == [[0, 2], [1]]
+    for bad, message in [
+        ([[0]], r"one array of rows per replica \(2\), got 1"),
+        ([[0], []], r"train_rows\[1\] must be a non-empty 1-D"),
+        ([[0], [0.5]], r"train_rows\[1\] must be a non-empty 1-D array of integer"),
+        ([[0], [1, 1]], r"train_rows\[1\] must hold distinct rows in \[0, 3\)"),
+        ([[3], [1]], r"train_rows\[0\] must hold distinct rows in \[0, 3\)"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            check_row_sets(bad, n_rows=3, count=2)

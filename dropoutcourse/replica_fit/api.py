@@ -24,7 +24,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from dropoutcourse._validate import check_positive_int, check_same_length, check_seeds
+from dropoutcourse._validate import (
+    check_positive_int,
+    check_row_sets,
+    check_same_length,
+    check_seeds,
+)
 from dropoutcourse.replica_fit.loop import EpochProgram, quiet_vectorization
 from dropoutcourse.replica_fit.random_ops import vectorizable_random
 from dropoutcourse.replica_fit.stack import (
@@ -135,19 +140,7 @@ def _own_rows(train_rows, seeds: list[int], n: int) -> dict[int, np.ndarray]:
     """Seed -> the rows of ``x`` its replicas train on (all of them without ``train_rows``)."""
     if train_rows is None:
         return dict.fromkeys(seeds, np.arange(n))
-    rows = list(train_rows)
-    if len(rows) != len(seeds):
-        raise ValueError(
-            f"train_rows must give one array of rows per seed ({len(seeds)}), got {len(rows)}"
-        )
-    own = {}
-    for i, (seed, mine) in enumerate(zip(seeds, rows, strict=True)):
-        mine = np.asarray(mine)
-        if mine.ndim != 1 or mine.size == 0 or not np.issubdtype(mine.dtype, np.integer):
-            raise ValueError(f"train_rows[{i}] must be a non-empty 1-D array of integer rows")
-        if mine.min() < 0 or mine.max() >= n or len(np.unique(mine)) != len(mine):
-            raise ValueError(f"train_rows[{i}] must hold distinct rows of x, in [0, {n})")
-        own[seed] = mine
+    own = dict(zip(seeds, check_row_sets(train_rows, n, len(seeds)), strict=True))
     if len({len(mine) for mine in own.values()}) > 1:
         raise ValueError("train_rows: every seed's rows must be equally many (one epoch length)")
     return own

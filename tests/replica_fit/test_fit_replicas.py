@@ -155,7 +155,7 @@ def test_train_rows_give_each_seed_what_fitting_its_rows_alone_gives():
 @pytest.mark.parametrize(
     ("train_rows", "message"),
     [
-        ([np.arange(10)], "one array of rows per seed"),
+        ([np.arange(10)], "one array of rows per replica"),
         ([np.arange(10), np.arange(10.0)], r"train_rows\[1\] must be a non-empty 1-D"),
         ([np.arange(10), np.array([0, 0, 1])], r"train_rows\[1\] must hold distinct rows"),
         ([np.arange(10), np.array([5, 90])], r"in \[0, 90\)"),
