@@ -79,14 +79,21 @@ class FittedReplicas:
             picked = [r for r, m in enumerate(group.model_index) if m == model]
             if picked:
                 net, order = _uncompiled(group.template), _in_weight_order(group)
+                sites = _sites_of(net)  # found once: a replica's rate may be 0 (no dropout)
                 for r in picked:
-                    yield group.seeds[r], _holding(net, group, order, r)
+                    yield group.seeds[r], _holding(net, group, order, r, sites)
 
 
-def _holding(net: keras.Model, group: ReplicaGroup, order: list, r: int) -> keras.Model:
-    """``net`` (a clone of ``group.template``) with replica ``r``'s weights and rates."""
+def _holding(
+    net: keras.Model, group: ReplicaGroup, order: list, r: int, sites: list | None = None
+) -> keras.Model:
+    """``net`` (a clone of ``group.template``) with replica ``r``'s weights and rates.
+
+    ``sites``: ``net``'s per-replica-rate layers, when ``net`` is reloaded (found by a rate
+    above 0, so after a replica with rate 0 they are no longer found in ``net`` itself).
+    """
     net.set_weights([np.asarray(v.value[r]) for v in order])
-    for site, rate in zip(_sites_of(net), group.rates[r], strict=True):
+    for site, rate in zip(_sites_of(net) if sites is None else sites, group.rates[r], strict=True):
         site.rate = float(rate)  # the replica's own rate again
     return net
 

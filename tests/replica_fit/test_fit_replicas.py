@@ -139,6 +139,9 @@ def test_each_replica_reloads_one_network_with_the_weights_and_rate_of_models():
             np.testing.assert_array_equal(net(X).numpy(), built[seed](X).numpy())
         assert seen == [5, 2, 7] and len(nets) == 1  # seed order, one network reloaded
     assert list(fitted.each_replica(model=2)) == []  # no such model: nothing
+    with switches.without_dropout():  # every rate 0: the reloaded network still finds its sites
+        off = fit_replica_models(mlp(0.3), X, Y, seeds=[5, 2, 7], epochs=1, verbose=False)
+    assert [net.layers[1].rate for _, net in off.each_replica()] == [0.0, 0.0, 0.0]
 
 
 def test_train_rows_give_each_seed_what_fitting_its_rows_alone_gives():
