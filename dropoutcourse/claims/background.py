@@ -9,7 +9,8 @@ trained once and the numbers are those of ``claims.run`` alone.
 
 Why: a ``fit_replicas`` run of small networks keeps only about one core of a 2-core laptop
 busy, so the student's own cells and the lecture's many-seed evidence can share the machine
-instead of taking turns (lecture 7's notebook: 95 s -> 63 s without a cache). Lectures 7 and
+instead of taking turns (lecture 7's notebook: 95 s before, 63 s after, without a cache; not
+an interleaved A/B, see ``benchmarks/README.md``). Lectures 7 and
 8 use it. Lectures 1-6 do not: their claims run on the hand-written engine, which already
 keeps both cores busy, so a second process left lecture 4's wall time unchanged (163 s vs
 167 s) and made the student's own cells three times slower while it ran.
