@@ -91,20 +91,18 @@ def _trained(seeds: tuple[int, ...]):
     return d, (x_val, y_val), plain_fitted, drop_fitted
 
 
-def _member_outputs(plain_fitted, inputs: list[np.ndarray]) -> dict[int, list[np.ndarray]]:
-    """Member seed -> its probabilities on each of ``inputs`` (one network, reloaded)."""
-    from dropoutcourse import uncertainty_demos as ud
-
-    return {
-        seed: [ud.member_probs([net], x)[0] for x in inputs]
-        for seed, net in plain_fitted.each_replica()
-    }
+def _member_outputs(fitted, inputs: list[np.ndarray]) -> dict[int, list[np.ndarray]]:
+    """Replica seed -> its probabilities on each of ``inputs`` (one vectorised prediction)."""
+    ends = np.cumsum([len(x) for x in inputs])[:-1]
+    outputs = fitted.predict(np.concatenate(inputs))
+    return {seed: np.split(out.astype("float64"), ends) for seed, out in outputs.items()}
 
 
-def _predictions(seed: int, x: np.ndarray, val, ens_out: list[np.ndarray], drop) -> dict:
+def _predictions(seed: int, x: np.ndarray, val, ens_out: list[np.ndarray], drop, drop_out) -> dict:
     """Every method's (N, C) probabilities on ``x``, and the (T|M, N, C) stacks.
 
-    ``ens_out``: the members' probabilities on ``x`` followed by the validation inputs.
+    ``ens_out``: the members' probabilities on ``x`` followed by the validation inputs;
+    ``drop_out``: the dropout network's (inference mode) on ``x``.
     """
     from dropoutcourse import uncertainty_demos as ud
 
@@ -116,7 +114,7 @@ def _predictions(seed: int, x: np.ndarray, val, ens_out: list[np.ndarray], drop)
     probs = {
         "plain": single,
         "temperature": scaled,
-        "dropout": ud.member_probs([drop], x)[0],
+        "dropout": drop_out,
         "mc_dropout": stack_mc.mean(0),
         "ensemble": stack_ens[:, : len(x)].mean(0),
     }
@@ -182,9 +180,13 @@ def _benchmark(seeds: tuple[int, ...], dropout: bool) -> pd.DataFrame:
     x_ood = ud.noise_inputs(BENCH["n_ood"], d.n_features, seed=ds + 7)
     inputs = [*shifted, x_ood]  # the members see each with the validation inputs after it
     members = _member_outputs(plain_fitted, [np.concatenate([x, val[0]]) for x in inputs])
+    dropout_nets = _member_outputs(drop_fitted, inputs)
     for seed, drop in drop_fitted.each_replica():
         ens = [members[m] for m in member_seeds(seed, BENCH["members"])]
-        pred = [_predictions(seed, x, val, [e[i] for e in ens], drop) for i, x in enumerate(inputs)]
+        pred = [
+            _predictions(seed, x, val, [e[i] for e in ens], drop, dropout_nets[seed][i])
+            for i, x in enumerate(inputs)
+        ]
         for level, noise in enumerate(BENCH["noise"]):
             rows += _shift_rows(seed, level, noise, pred[level], d.y_test)
         rows += _ood_rows(seed, pred[0], pred[-1])

@@ -144,6 +144,34 @@ def test_each_replica_reloads_one_network_with_the_weights_and_rate_of_models():
     assert [net.layers[1].rate for _, net in off.each_replica()] == [0.0, 0.0, 0.0]
 
 
+def test_predict_gives_every_replica_what_its_own_network_gives():
+    def with_batchnorm(rate):  # moving statistics: non-trainable state per replica
+        model = keras.Sequential(
+            [
+                keras.Input((6,)),
+                keras.layers.Dense(16, activation="relu"),
+                keras.layers.BatchNormalization(),
+                keras.layers.Dropout(rate),
+                keras.layers.Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+
+    fitted = fit_replica_models(
+        [with_batchnorm(0.2), with_batchnorm(0.5)], X, Y, seeds=[5, 2, 7], epochs=2, verbose=False
+    )
+    x = np.concatenate([X] * 15)  # more rows than one vectorised chunk holds
+    for index in (0, 1):
+        outputs = fitted.predict(x, model=index)
+        assert list(outputs) == [5, 2, 7]  # seed order
+        for seed, net in fitted.each_replica(model=index):
+            np.testing.assert_allclose(outputs[seed], net(x).numpy(), rtol=1e-5, atol=1e-6)
+    assert fitted.predict(X, model=2) == {}  # no such model: nothing
+    with pytest.raises(ValueError, match="predict x"):
+        fitted.predict(np.full((2, 6), np.nan))
+
+
 def test_train_rows_give_each_seed_what_fitting_its_rows_alone_gives():
     rows = {4: np.arange(0, 40), 9: np.arange(90)[::-2][:40]}  # disjoint, any order
     kw = dict(epochs=3, batch_size=16, validation_data=(X, Y), verbose=False)
