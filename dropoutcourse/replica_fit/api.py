@@ -30,11 +30,11 @@ from dropoutcourse._validate import (
     check_same_length,
     check_seeds,
 )
+from dropoutcourse.replica_fit.initial import random_state_kept
 from dropoutcourse.replica_fit.loop import EpochProgram, quiet_vectorization, replica_outputs
 from dropoutcourse.replica_fit.random_ops import vectorizable_random
 from dropoutcourse.replica_fit.stack import (
     ReplicaGroup,
-    _random_state_kept,
     _uncompiled,
     group_replicas,
 )
@@ -57,7 +57,7 @@ class FittedReplicas:
         calling or ``predict``-ing it, and faster when there are hundreds of replicas.
         """
         out = {}
-        with _random_state_kept():  # cloning draws layer seeds from Python's random
+        with random_state_kept():  # cloning draws layer seeds from Python's random
             for group in self.groups:
                 order = _in_weight_order(group)
                 # an uncompiled source: its clones are left uncompiled too

@@ -16,15 +16,14 @@ numbers (see :mod:`dropoutcourse.replica_fit.random_ops`).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
+from dropoutcourse.replica_fit.initial import initial_values, random_state_kept
 from dropoutcourse.replica_fit.objective import Objective, objective_of
 from dropoutcourse.replica_fit.support import walk_layers
 from dropoutcourse.switches import dropout_enabled
@@ -100,74 +99,12 @@ def _clone_optimizer(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.
     return type(optimizer).from_config(config)
 
 
-@contextlib.contextmanager
-def _random_state_kept() -> Iterator[None]:
-    """Python's and NumPy's global random states are as the caller left them after the block
-    (building layers draws their seeds from Python's ``random``)."""
-    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
-    try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)  # noqa: NPY002 (restoring the global state)
-
-
-def _seeded_clone(model: keras.Model, seed: int) -> keras.Model:
-    """The model as ``keras.utils.set_random_seed(seed)`` and building it again would give."""
-    with _random_state_kept():
-        keras.utils.set_random_seed(seed)
-        return keras.models.clone_model(model)
-
-
 def _uncompiled(model: keras.Model) -> keras.Model:
     """A private clone of ``model`` that clones without compiling (same layers, same order)."""
-    with _random_state_kept():
+    with random_state_kept():
         bare = keras.models.clone_model(model)
     bare.compiled = False  # clone_model compiles a clone of a compiled model; ours need not
     return bare
-
-
-def _seeded_initial_values(bare: keras.Model, seed: int) -> tuple[list, list]:
-    """(trainable, non-trainable) initial values of ``_seeded_clone(bare, seed)``, as arrays.
-
-    ``bare``: from :func:`_uncompiled`. Why not read the values off a clone: creating a
-    TensorFlow variable costs milliseconds, and a compiled clone has a hundred (weights,
-    seed-generator states, optimizer and metric state), so for a hundred replicas cloning
-    took longer than training. Under ``keras.StatelessScope`` the clone is built the same
-    way (the same layers take the same seeds from Python's ``random``, in the same order)
-    but its variables stay uninitialised; each one's initializer, stateless for a given
-    seed, then gives exactly the value the variable would have been created with.
-    """
-    try:
-        with _forgetting_uninitialised(), keras.StatelessScope(initialize_variables=False):
-            clone = _seeded_clone(bare, seed)
-    except ValueError:  # a variable created from a value, not an initializer: build for real
-        clone = _seeded_clone(bare, seed)
-        return (
-            [np.asarray(v) for v in clone.trainable_variables],
-            [np.asarray(v) for v in clone.non_trainable_variables],
-        )
-
-    def value(v) -> np.ndarray:
-        return np.asarray(v._initializer(v.shape, dtype=v.dtype))  # noqa: SLF001 (see above)
-
-    return (
-        [value(v) for v in clone.trainable_variables],
-        [value(v) for v in clone.non_trainable_variables],
-    )
-
-
-@contextlib.contextmanager
-def _forgetting_uninitialised() -> Iterator[None]:
-    """Keras keeps a global list of variables awaiting initialisation: drop the block's own."""
-    from keras.src.backend.common import global_state
-
-    waiting = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
-    before = len(waiting)
-    try:
-        yield
-    finally:
-        del waiting[before:]
 
 
 def _stacked(per_replica: Sequence[Sequence], template_vars: Sequence) -> list:
@@ -183,7 +120,7 @@ def _template(model: keras.Model) -> keras.Model:
     Inside ``switches.without_dropout`` every other dropout of the clone is switched off too
     (recurrent and attention dropout, AlphaDropout; the package's layers ask the switch).
     """
-    with _random_state_kept():
+    with random_state_kept():
         template = keras.models.clone_model(model)
     for layer in _rate_sites(template):
         layer.rate = _TEMPLATE_RATE
@@ -203,7 +140,7 @@ def _new_group(models: Sequence[keras.Model], indices: list[int], seeds: list[in
     objective = objective_of(first)
     pairs = [(m, s) for m in indices for s in seeds]
     bare = {m: _uncompiled(models[m]) for m in indices}
-    initial = [_seeded_initial_values(bare[m], s) for m, s in pairs]
+    initial = [values for m in indices for values in initial_values(bare[m], seeds)]
     template = _template(first)
     trainable = _stacked([t for t, _ in initial], template.trainable_variables)
     non_trainable = _stacked([n for _, n in initial], template.non_trainable_variables)
