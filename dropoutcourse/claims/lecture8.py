@@ -409,7 +409,10 @@ def concrete_experiment(seeds: list[int]) -> pd.DataFrame:
             batch_size=s["batch_size"],
             verbose=False,
         )
-        for seed, net in fitted.models().items():
+        for seed, net in fitted.each_replica():
+            for i, layer in enumerate(net.layers):  # a fixed mask stream per replica and layer
+                state = layer.seed_generator.state
+                state.assign(np.array([seed, i], dtype=state.dtype))
             x = d.x_train[:256]
             effect = float(np.abs(np.asarray(net(x, training=True)) - np.asarray(net(x))).mean())
             for i, layer in enumerate(net.layers):
