@@ -26,7 +26,6 @@ __all__ = [
     "mlp",
     "plot_gain_by_size",
     "plot_paired_gains",
-    "reset_optimizer",
     "residual_mlp",
     "tiny_transformer",
 ]
@@ -223,30 +222,9 @@ def load_mnist1d_large(
     )
 
 
-def reset_optimizer(model: keras.Model) -> keras.Model:
-    """Zero ``model``'s optimizer state (step count, moments): a fresh optimizer, same trace."""
-    for v in model.optimizer.variables:
-        v.assign(np.zeros(v.shape, dtype=v.dtype))
-    return model
-
-
-def _restart_model(hidden: Sequence[int], steps: int) -> keras.Model:
-    """Phase 2's rate-0 ``mlp``, reused for every run (its training step is traced once).
-
-    ``steps`` per call of the traced step (a whole epoch): the same updates, less Python.
-    """
-    model = mlp(hidden)
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=steps,
-    )
-    return model
-
-
-#: examples per evaluation batch (inference only: the batch size does not change the result)
-EVAL_BATCH = 1024
+#: "Off" in :func:`early_dropout_runs`: a rate above 0 keeps both phases one architecture (each
+#: replica's mask stream carries over), so ``start_from`` continues them; it drops ~1 unit in 10^6
+OFF = 1e-6
 
 
 def early_dropout_runs(
@@ -261,50 +239,47 @@ def early_dropout_runs(
 ):
     """Early dropout (Liu et al., 2023) against no dropout, both restarted after ``epochs_on``.
 
-    Phase 1 trains ``mlp(hidden)`` with and without ``Dropout(rate)`` on every seed
-    (``fit_replica_models``, one computation); phase 2 copies each replica's weights into a
-    rate-0 model and trains it ``epochs_off`` more epochs with a fresh Adam (one ``fit`` per
-    seed and arm, so both arms get the same restart). Returns one row per (arm, seed):
-    ``train_loss`` (inference mode, full training set) and ``test_acc``.
+    Phase 1 trains ``mlp(hidden)`` with and without ``Dropout(rate)`` on every seed; phase 2
+    continues every replica (``fit_replica_models(..., start_from=phase1)``) without dropout
+    for ``epochs_off`` more epochs, with a fresh Adam (so both arms get the same restart).
+    Returns one row per (arm, seed): ``train_loss`` (inference mode, full training set) and
+    ``test_acc``.
     """
     import pandas as pd
 
     import dropoutcourse
 
     rate = check_rate(rate, "rate")
-    # "no dropout" is rate 1e-6 in phase 1: both arms are then one architecture, and
-    # fit_replica_models trains them in one computation (it drops ~1 unit per 10^6)
-    arms = {"no dropout": mlp(hidden, dropout=1e-6), "early dropout": mlp(hidden, dropout=rate)}
-    fitted = dropoutcourse.fit_replica_models(
-        list(arms.values()),
+    arms = {"no dropout": OFF, "early dropout": rate}
+    fit = dict(batch_size=batch_size, verbose=False)
+    phase1 = dropoutcourse.fit_replica_models(
+        [mlp(hidden, dropout=r) for r in arms.values()],
         data.x_train,
         data.y_train,
         seeds=seeds,
         epochs=check_positive_int(epochs_on, "epochs_on"),
-        batch_size=batch_size,
-        verbose=False,
+        **fit,
     )
-    phase2 = _restart_model(hidden, steps=-(-len(data.x_train) // batch_size))
+    epochs_off = check_positive_int(epochs_off, "epochs_off")
+    phase2 = dropoutcourse.fit_replica_models(
+        [mlp(hidden, dropout=OFF) for _ in arms],
+        data.x_train,
+        data.y_train,
+        seeds=seeds,
+        epochs=epochs_off,
+        validation_data=(data.x_test, data.y_test),
+        validation_freq=epochs_off,
+        start_from=phase1,
+        **fit,
+    )
+    test_acc = phase2.history.set_index(["model", "seed", "epoch"])["val_accuracy"]
     rows = []
     for index, arm in enumerate(arms):
-        for seed, trained in fitted.models(model=index).items():
-            copy_into(phase2, trained)
-            reset_optimizer(phase2)
-            keras.utils.set_random_seed(seed)
-            phase2.fit(
-                data.x_train,
-                data.y_train,
-                epochs=check_positive_int(epochs_off, "epochs_off"),
-                batch_size=batch_size,
-                verbose=0,
-            )
-            # large evaluation batches: the same means, a tenth of the calls
-            kw = dict(batch_size=EVAL_BATCH, verbose=0, return_dict=True)
-            loss = phase2.evaluate(data.x_train, data.y_train, **kw)
-            test = phase2.evaluate(data.x_test, data.y_test, **kw)
-            rows.append(
-                {"arm": arm, "seed": seed, "train_loss": loss["loss"], "test_acc": test["accuracy"]}
-            )
+        for seed, probs in phase2.predict(data.x_train, model=index).items():
+            picked = probs[np.arange(len(probs)), data.y_train]
+            loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())  # Keras' clipped entropy
+            acc = float(test_acc[(index, seed, epochs_off)])
+            rows.append({"arm": arm, "seed": seed, "train_loss": loss, "test_acc": acc})
     return pd.DataFrame(rows)
 
 

@@ -60,16 +60,10 @@ def test_tiny_transformer_is_random_only_in_training():
         md.tiny_transformer(patch=3)
 
 
-def test_copy_into_and_reset_optimizer():
+def test_copy_into():
     a, b = md.mlp((8,), dropout=0.5), md.mlp((8,))
     md.copy_into(b, a)
     assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
-    x = np.random.default_rng(0).normal(size=(16, 40)).astype("float32")
-    b.fit(x, np.arange(16) % 10, epochs=1, verbose=0)
-    assert int(b.optimizer.iterations) > 0
-    md.reset_optimizer(b)
-    assert int(b.optimizer.iterations) == 0
-    assert all(float(np.abs(v).max()) == 0 for v in b.optimizer.variables)
 
 
 def test_load_mnist1d_large_draws_subsets_and_validates():
@@ -109,3 +103,7 @@ def test_early_dropout_runs_both_arms_on_every_seed():
     assert sorted(runs["arm"].unique()) == ["early dropout", "no dropout"]
     assert len(runs) == 4 and runs["train_loss"].gt(0).all()
     assert runs["test_acc"].between(0, 1).all()
+    by_arm = runs.set_index(["arm", "seed"])
+    assert not np.allclose(  # phase 1 differed: the arms end apart
+        by_arm.loc["early dropout", "train_loss"], by_arm.loc["no dropout", "train_loss"]
+    )

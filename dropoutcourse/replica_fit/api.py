@@ -30,7 +30,7 @@ from dropoutcourse._validate import (
     check_same_length,
     check_seeds,
 )
-from dropoutcourse.replica_fit.initial import random_state_kept
+from dropoutcourse.replica_fit.initial import continue_from, random_state_kept
 from dropoutcourse.replica_fit.loop import EpochProgram, quiet_vectorization, replica_outputs
 from dropoutcourse.replica_fit.random_ops import vectorizable_random
 from dropoutcourse.replica_fit.stack import (
@@ -49,6 +49,7 @@ class FittedReplicas:
 
     history: pd.DataFrame
     groups: list[ReplicaGroup]
+    run: int = 1  # how many fits these replicas have had (``start_from`` continues one)
 
     def models(self, model: int = 0, *, compiled: bool = True) -> dict[int, keras.Model]:
         """Seed -> a Keras model holding that replica's trained weights (of ``model``'s list index).
@@ -150,13 +151,17 @@ def _as_arrays(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
     return x_arr, y_arr.astype("int64") if np.issubdtype(y_arr.dtype, np.integer) else y_arr
 
 
-def _shuffles(groups: Sequence[ReplicaGroup], epoch: int, own: dict[int, np.ndarray]) -> np.ndarray:
-    """Each replica's order of its training rows ``own[seed]`` in ``epoch``: from its seed only."""
+def _shuffles(
+    groups: Sequence[ReplicaGroup], epoch: int, own: dict[int, np.ndarray], run: int = 1
+) -> np.ndarray:
+    """Each replica's order of its training rows ``own[seed]`` in ``epoch``: from its seed only
+    (and, in a continued run, from ``run``: a second fit shuffles afresh)."""
     rows = []
     for group in groups:
         for seed in group.seeds:
             mine = own[seed]
-            rows.append(mine[np.random.default_rng([seed, epoch]).permutation(len(mine))])
+            key = [seed, epoch] if run == 1 else [seed, epoch, run]
+            rows.append(mine[np.random.default_rng(key).permutation(len(mine))])
     return np.stack(rows).astype("int32")
 
 
@@ -221,6 +226,7 @@ def fit_replica_models(
     validation_data=None,
     validation_freq: int | Sequence[int] = 1,
     train_rows: Sequence[Sequence[int]] | None = None,
+    start_from: FittedReplicas | None = None,
     verbose: bool = True,
 ) -> FittedReplicas:
     """Like :func:`fit_replicas`, and also keep the trained replicas (``.models()``)."""
@@ -236,11 +242,12 @@ def fit_replica_models(
     for m in models:
         check_supported(m)
     groups = group_replicas(models, seeds)
+    run = 1 if start_from is None else _continued(groups, start_from)
     program = EpochProgram(groups, x, y, batch_size)
     rows, bar = [], _progress(epochs, verbose)
     with quiet_vectorization(), vectorizable_random():
         for epoch in range(1, epochs + 1):
-            order = _shuffles(groups, epoch, own)
+            order = _shuffles(groups, epoch, own, run)
             sums = [s.numpy() for s in program.train_epoch(order)]
             val_means = None if val is None or epoch not in validated else program.evaluate(*val)
             rows += _rows(groups, sums, n, val_means, epoch, len(models) > 1)
@@ -251,7 +258,18 @@ def fit_replica_models(
     history = pd.DataFrame(rows)
     order = ["model", "seed", "epoch"] if len(models) > 1 else ["seed", "epoch"]
     history = history.sort_values(order, kind="stable")  # each run's epochs together
-    return FittedReplicas(history=history.reset_index(drop=True), groups=groups)
+    return FittedReplicas(history=history.reset_index(drop=True), groups=groups, run=run)
+
+
+def _continued(groups: list[ReplicaGroup], start_from: FittedReplicas) -> int:
+    """Load ``start_from``'s final values into ``groups``; the number of this run."""
+    if not isinstance(start_from, FittedReplicas):
+        raise TypeError(
+            "start_from must be what fit_replica_models returned (FittedReplicas), "
+            f"got {type(start_from).__name__}"
+        )
+    continue_from(groups, start_from.groups)
+    return start_from.run + 1
 
 
 def fit_replicas(
@@ -265,6 +283,7 @@ def fit_replicas(
     validation_data=None,
     validation_freq: int | Sequence[int] = 1,
     train_rows: Sequence[Sequence[int]] | None = None,
+    start_from: FittedReplicas | None = None,
     verbose: bool = True,
 ) -> pd.DataFrame:
     """Train one independent replica of a compiled Keras ``model`` per seed, all at once.
@@ -281,7 +300,12 @@ def fit_replicas(
     study that reads only the final numbers passes ``validation_freq=epochs``.
     ``train_rows`` (one array of row indices of ``x`` per seed, equally many) gives each
     seed's replicas their own training set, e.g. disjoint samples of one data-generating
-    process; its epoch is a pass over those rows.
+    process; its epoch is a pass over those rows. ``start_from`` (a :class:`FittedReplicas`
+    of the same architecture, seeds and number of models) continues those replicas, as a
+    second ``fit`` of the same networks would: each starts from its trained weights (and
+    moving statistics and mask streams) with a fresh optimizer and fresh shuffles, e.g. to
+    switch dropout off after some epochs (``Dropout`` rates may differ between the two runs
+    as long as both are above 0 or both 0).
     """
     return fit_replica_models(
         model,
@@ -293,5 +317,6 @@ def fit_replicas(
         validation_data=validation_data,
         validation_freq=validation_freq,
         train_rows=train_rows,
+        start_from=start_from,
         verbose=verbose,
     ).history

@@ -144,3 +144,31 @@ def initial_values(bare: keras.Model, seeds: Sequence[int]) -> list[Values]:
     if seeds and not _same(out[0], seeded_initial_values(bare, seeds[0])):
         return [seeded_initial_values(bare, s) for s in seeds]  # the exact, slower way
     return out
+
+
+def continue_from(groups: Sequence, previous: Sequence) -> None:
+    """Start every replica of ``groups`` from the final values of the replica of ``previous``
+    (groups of an earlier run) with the same model index and seed: a second ``fit`` of the
+    same networks. Only the weights and states carry over; the optimizer starts afresh."""
+    found = {
+        (m, s): (group, r)
+        for group in previous
+        for r, (m, s) in enumerate(zip(group.model_index, group.seeds, strict=True))
+    }
+    for group in groups:
+        for kind in ("trainable", "non_trainable"):
+            stacked = [np.array(v.value) for v in getattr(group, kind)]
+            for r, (m, s) in enumerate(zip(group.model_index, group.seeds, strict=True)):
+                if (m, s) not in found:
+                    raise ValueError(f"start_from has no replica of model {m} with seed {s}")
+                old, pr = found[(m, s)]
+                before = [np.asarray(v.value[pr]) for v in getattr(old, kind)]
+                if [b.shape for b in before] != [a.shape[1:] for a in stacked]:
+                    raise ValueError(
+                        f"start_from: model {m}'s {kind} variables have other shapes than "
+                        "in the earlier run (the same architecture is needed)"
+                    )
+                for array, value in zip(stacked, before, strict=True):
+                    array[r] = value
+            for variable, array in zip(getattr(group, kind), stacked, strict=True):
+                variable.assign(array)

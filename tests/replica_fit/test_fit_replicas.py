@@ -309,3 +309,43 @@ def test_regression_metrics_match_keras_for_one_dimensional_targets(metric):
     )
     scores = fitted.models()[0].evaluate(X, target, verbose=0, return_dict=True)
     assert scores[metric] == pytest.approx(fitted.history[f"val_{metric}"].iloc[-1], rel=1e-4)
+
+
+def test_start_from_continues_each_replica_from_its_trained_weights():
+    first = fit_replica_models(
+        [mlp(0.5, lr=0.1), mlp(0.2, lr=0.1)], X, Y, seeds=[4, 9], epochs=2, verbose=False
+    )
+    # a second run at learning rate 0 keeps the weights it starts from: those of the first
+    frozen = fit_replica_models(
+        [mlp(0.3, lr=0.0), mlp(0.3, lr=0.0)], X, Y, seeds=[4, 9], epochs=1, start_from=first,
+        validation_data=(X, Y), verbose=False,
+    )  # fmt: skip
+    for index in (0, 1):
+        before, after = first.predict(X, model=index), frozen.predict(X, model=index)
+        for seed in (4, 9):
+            np.testing.assert_array_equal(after[seed], before[seed])
+            assert not np.array_equal(after[seed], after[13 - seed])  # each its own weights
+    assert (first.run, frozen.run) == (1, 2)
+    history = fit_replicas(mlp(0.5), X, Y, seeds=[4], epochs=1, start_from=frozen, verbose=False)
+    assert list(history.epoch) == [1]  # a second fit's History starts again at its epoch 1
+
+
+def test_a_continued_run_shuffles_afresh():
+    from dropoutcourse.replica_fit.api import _shuffles
+
+    (group,) = group_replicas([mlp()], [4])
+    own = {4: np.arange(90)}
+    assert not np.array_equal(_shuffles([group], 1, own, run=1), _shuffles([group], 1, own, run=2))
+    np.testing.assert_array_equal(_shuffles([group], 1, own), _shuffles([group], 1, own, run=1))
+
+
+def test_start_from_refuses_what_it_cannot_continue():
+    first = fit_replica_models(mlp(), X, Y, seeds=[4], epochs=1, verbose=False)
+    with pytest.raises(ValueError, match="no replica of model 0 with seed 5"):
+        fit_replicas(mlp(), X, Y, seeds=[5], epochs=1, start_from=first, verbose=False)
+    with pytest.raises(ValueError, match="other shapes"):
+        fit_replicas(mlp(width=8), X, Y, seeds=[4], epochs=1, start_from=first, verbose=False)
+    with pytest.raises(ValueError, match="other shapes"):  # rate 0: no mask stream to carry on
+        fit_replicas(mlp(0.0), X, Y, seeds=[4], epochs=1, start_from=first, verbose=False)
+    with pytest.raises(TypeError, match="start_from must be"):
+        fit_replicas(mlp(), X, Y, seeds=[4], epochs=1, start_from=first.history, verbose=False)
