@@ -26,7 +26,7 @@ def _state(pid: int) -> str | None:
 
 def test_the_background_run_is_what_claims_run_reads_and_gives(monkeypatch):
     monkeypatch.setenv(claims.CACHE_ENV, "")  # no cache folder (restored after the test)
-    process = claims.train_in_background([CHEAP])
+    process = claims.train_in_background([CHEAP], cores=1)  # one thread: the same numbers
     folder = os.environ[claims.CACHE_ENV]  # a folder made for this session
     assert process.wait(timeout=300) == 0, (Path(folder) / background.LOG_NAME).read_text()
     path = claims.get(CHEAP).cache_path()
@@ -48,6 +48,8 @@ def test_bad_names_get_errors_that_name_them(tmp_path, monkeypatch):
         claims.train_in_background(CHEAP)
     with pytest.raises(ValueError, match="seed_offset"):
         claims.train_in_background([(CHEAP, -1)])
+    with pytest.raises(ValueError, match="cores"):
+        claims.train_in_background([CHEAP], cores=0)
     assert not list(tmp_path.iterdir()), "nothing started, nothing written"
 
 

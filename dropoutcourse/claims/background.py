@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from dropoutcourse._validate import check_positive_int
 from dropoutcourse.claims.cache import CACHE_ENV
 from dropoutcourse.claims.seedsets import DEFAULT_OFFSET
 
@@ -77,28 +78,34 @@ def _is_cached(name: str, seed_offset: int) -> bool:
 
 
 def train_in_background(
-    names: Iterable[str | tuple[str, int]],
+    names: Iterable[str | tuple[str, int]], *, cores: int | None = None
 ) -> subprocess.Popen | None:
     """Start training claims ``names`` (in this order) in a background process.
 
     Each item is a claim name (the default seed set) or a ``(name, seed_offset)`` pair.
+    ``cores``: how many threads the process's TensorFlow may use (default: as many as it
+    likes); 1 leaves the other core to the notebook's own cells when they train too.
     Returns the process, or None when every one of them is already in the cache. The results
     are exactly those of ``claims.run``; calling it is only ever a matter of speed.
     """
     from dropoutcourse import subprocess_env
     from dropoutcourse.switches import dropout_enabled
 
+    threads = None if cores is None else str(check_positive_int(cores, "cores"))
     jobs = _jobs(names)
     folder = _session_folder()
     missing = [(n, o) for n, o in jobs if not _is_cached(n, o)]
     if not missing or not dropout_enabled():  # the negative control trains in its own process
         return None
     args = [str(os.getpid()), *(f"{n}:{o}" for n, o in missing)]
+    env = subprocess_env()  # after _session_folder: it may have set the cache folder
+    if threads is not None:  # TensorFlow reads these when it starts in the child
+        env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1")
     log = open(Path(folder) / LOG_NAME, "ab")  # noqa: SIM115 (handed to the child process)
     with log:
         return subprocess.Popen(
             [sys.executable, "-m", "dropoutcourse.claims.background", *args],
-            env=subprocess_env(),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,  # never the notebook's: its kernel would show the child's output
