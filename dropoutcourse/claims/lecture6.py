@@ -82,7 +82,7 @@ def mc_band_experiment(seeds: list[int]) -> pd.DataFrame:
     s, n = MC_BAND, MC_BAND["n_train"]
     # every seed its own 20 points: one draw of n_train × seeds, cut into disjoint blocks
     wave = data.make_polynomial(n_train=n * len(seeds), noise=s["noise"], seed=data_seed(seeds))
-    own_rows = [np.arange(r * n, (r + 1) * n) for r in range(len(seeds))]
+    own_rows = {seed: np.arange(r * n, (r + 1) * n) for r, seed in enumerate(seeds)}
     model = models.mlp(
         1,
         0,
@@ -99,13 +99,13 @@ def mc_band_experiment(seeds: list[int]) -> pd.DataFrame:
         seeds=seeds,
         epochs=s["epochs"],
         batch_size=n,
-        train_rows=own_rows,
+        train_rows=[own_rows[seed] for seed in seeds],
         verbose=False,
     )
     grid = mc_grid()
     frames = []
-    for r, (seed, net) in enumerate(fitted.each_replica()):
-        x_own, y_own = wave.x_train[own_rows[r]].astype("float32"), wave.y_train[own_rows[r]]
+    for seed, net in fitted.each_replica():
+        x_own, y_own = wave.x_train[own_rows[seed]].astype("float32"), wave.y_train[own_rows[seed]]
         x_all = np.concatenate([grid, x_own])
         part = ["grid"] * len(grid) + ["train"] * n
         y_obs = np.concatenate([np.full(len(grid), np.nan), y_own])
