@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from dropoutcourse.layers import DropBlock2D, DropConnectDense, DropPath, ScratchDropout
-from dropoutcourse.replica_fit import fit_replica_models
+from dropoutcourse.replica_fit import fit_replica_models, initial
+from dropoutcourse.replica_fit.stack import _uncompiled
 
 L = keras.layers
 RNG = np.random.default_rng(1)
@@ -144,3 +145,46 @@ def test_every_replica_starts_from_the_weights_of_a_seeded_clone(build):
         if build in BUILT_IN_GRAPH_ORDER:
             keras.utils.set_random_seed(seed)
             _assert_same_start(group, r, build())
+
+
+# --------------------------------------------------------------------------- initial values
+# One numbered clone gives every seed's values (``replica_fit/initial.py``): the way taken for
+# every family above, and an initializer with its own randomness falls back to seeded clones.
+INITIAL_SEEDS = [3, 11, 2**31 + 5]
+
+
+def _seeded_clones(model, seeds):
+    return [initial.seeded_initial_values(_uncompiled(model), s) for s in seeds]
+
+
+@pytest.mark.parametrize("build", FAMILIES)
+def test_one_numbered_clone_serves_every_seed(build, monkeypatch):
+    bare = _uncompiled(build())
+    expected = _seeded_clones(bare, INITIAL_SEEDS)
+    calls = []
+    real = initial.seeded_initial_values
+    monkeypatch.setattr(
+        initial, "seeded_initial_values", lambda b, s: calls.append(s) or real(b, s)
+    )
+    got = initial.initial_values(bare, INITIAL_SEEDS)
+    assert calls == [INITIAL_SEEDS[0]]  # one seeded clone, to check the first seed: no fallback
+    assert all(initial._same(a, b) for a, b in zip(got, expected, strict=True))
+
+
+@keras.saving.register_keras_serializable(package="dropoutcourse_tests")
+class GlobalNumpyInit(keras.initializers.Initializer):
+    """An initializer that ignores Keras' seeds and reads NumPy's global state instead."""
+
+    def __call__(self, shape, dtype=None):
+        return np.random.standard_normal(shape).astype("float32")  # noqa: NPY002
+
+
+def test_an_initializer_with_its_own_randomness_falls_back_to_seeded_clones():
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3, kernel_initializer=GlobalNumpyInit())]
+    )
+    bare = _uncompiled(model)
+    got = initial.initial_values(bare, INITIAL_SEEDS)
+    expected = _seeded_clones(bare, INITIAL_SEEDS)
+    assert all(initial._same(a, b) for a, b in zip(got, expected, strict=True))
+    assert not initial._same(got[0], got[1])  # and the seeds still differ
