@@ -25,6 +25,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+# the student's one plotting namespace: the Keras training curves and the lecture pictures
+# live in their own modules and are re-exported here (``plots.history_curves`` etc.)
+from dropoutcourse.history_plots import history_curves, replica_curves
+from dropoutcourse.pictures import fit_demo, image_grid, network_diagram
 from dropoutcourse.plot_style import (
     COURSE_STYLE,
     DROPPED_COLOR,
@@ -52,10 +56,12 @@ __all__ = [
     "mc_convergence",
     "paired_effects",
     "save_figure",
+    "history_curves",
+    "replica_curves",
+    "network_diagram",
+    "image_grid",
+    "fit_demo",
 ]
-
-#: Lecture pictures live in :mod:`dropoutcourse.pictures`; ``plots.<name>`` still finds them.
-_PICTURES = ("network_diagram", "image_grid", "fit_demo")
 
 # --------------------------------------------------------------------------- helpers
 
@@ -364,16 +370,3 @@ def save_figure(obj: Axes | Figure, path: str | Path, dpi: int = 150) -> Path:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
-
-
-def __getattr__(name: str):
-    # the lecture pictures moved to dropoutcourse.pictures; keep ``plots.network_diagram`` working
-    if name in _PICTURES:
-        from dropoutcourse import pictures
-
-        return getattr(pictures, name)
-    if name in ("history_curves", "replica_curves"):  # Keras training curves (own module)
-        from dropoutcourse import history_plots
-
-        return getattr(history_plots, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
