@@ -297,9 +297,9 @@ def digit_sizes_decide(final: pd.DataFrame):
         )
         for n in sizes
     }
-    numbers = {f"gain_{n}": diffs[n].mean for n in sizes}
-    numbers |= {f"gain_{n}_lo": diffs[n].lo for n in sizes}
-    numbers |= {f"gain_{n}_hi": diffs[n].hi for n in sizes}
+    numbers = {}
+    for n in sizes:
+        numbers |= interval_numbers(f"gain_{n}", diffs[n])
     numbers |= {
         "largest_at_smallest": float(np.argmax([diffs[n].mean for n in sizes]) == 0),
         "n_seeds": int(len(gain)),
