@@ -248,6 +248,8 @@ def early_dropout_runs(
     import pandas as pd
 
     import dropoutcourse
+    from dropoutcourse import uncertainty
+    from dropoutcourse.uncertainty_demos import normalised
 
     rate = check_rate(rate, "rate")
     arms = {"no dropout": OFF, "early dropout": rate}
@@ -276,8 +278,7 @@ def early_dropout_runs(
     rows = []
     for index, arm in enumerate(arms):
         for seed, probs in phase2.predict(data.x_train, model=index).items():
-            picked = probs[np.arange(len(probs)), data.y_train]
-            loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())  # Keras' clipped entropy
+            loss = uncertainty.negative_log_likelihood(normalised(probs), data.y_train)
             acc = float(test_acc[(index, seed, epochs_off)])
             rows.append({"arm": arm, "seed": seed, "train_loss": loss, "test_acc": acc})
     return pd.DataFrame(rows)

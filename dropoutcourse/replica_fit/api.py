@@ -91,7 +91,7 @@ class FittedReplicas:
         Keras call per replica: the outputs are those of :meth:`each_replica`'s networks, up
         to float rounding. Seeds in seed order.
         """
-        x = _as_arrays(x, np.zeros(len(x)), "predict")[0]
+        x = _as_inputs(x, "predict")
         out = {}
         with quiet_vectorization():
             for group in self.groups:
@@ -141,12 +141,17 @@ def _as_models(model) -> list[keras.Model]:
     return models
 
 
+def _as_inputs(x, name: str) -> np.ndarray:
+    x_arr = np.asarray(x)
+    if not np.issubdtype(x_arr.dtype, np.number) or not np.all(np.isfinite(x_arr)):
+        raise ValueError(f"{name} x must be finite numbers (no NaN/inf), got dtype {x_arr.dtype}")
+    return x_arr.astype("float32") if np.issubdtype(x_arr.dtype, np.floating) else x_arr
+
+
 def _as_arrays(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
     x_arr, y_arr = np.asarray(x), np.asarray(y)
     check_same_length(x_arr, y_arr, f"{name} x", f"{name} y")
-    if not np.issubdtype(x_arr.dtype, np.number) or not np.all(np.isfinite(x_arr)):
-        raise ValueError(f"{name} x must be finite numbers (no NaN/inf), got dtype {x_arr.dtype}")
-    x_arr = x_arr.astype("float32") if np.issubdtype(x_arr.dtype, np.floating) else x_arr
+    x_arr = _as_inputs(x_arr, name)
     y_arr = y_arr.astype("float32") if np.issubdtype(y_arr.dtype, np.floating) else y_arr
     return x_arr, y_arr.astype("int64") if np.issubdtype(y_arr.dtype, np.integer) else y_arr
 

@@ -41,17 +41,23 @@ def _values(variables: Sequence) -> list:
     return [tf.identity(v.value) for v in variables]
 
 
+def _call_replica(group: ReplicaGroup, weights, states, rates, x, training: bool):
+    """One replica's (outputs, new non-trainable values, layer losses): the group's template
+    called with that replica's values and dropout rates (inside ``tf.vectorized_map``)."""
+    with per_replica_rates(group.sites, tf.unstack(rates, num=len(group.sites))):
+        return group.template.stateless_call(
+            weights, states, x, training=training, return_losses=True
+        )
+
+
 def _replica_stats(group: ReplicaGroup, x, y, training: bool, trainable=None):
     """Per replica: the mean loss, the summed metrics and the new non-trainable values."""
-    objective, model = group.objective, group.template
+    objective = group.objective
     trainable = _values(group.trainable) if trainable is None else trainable
 
     def one_replica(args):
         weights, states, rates, xr, yr = args
-        with per_replica_rates(group.sites, tf.unstack(rates, num=len(group.sites))):
-            y_pred, new_states, losses = model.stateless_call(
-                weights, states, xr, training=training, return_losses=True
-            )
+        y_pred, new_states, losses = _call_replica(group, weights, states, rates, xr, training)
         loss = objective.loss(yr, y_pred) + tf.add_n([0.0, *losses])
         sums = [
             tf.reduce_sum(tf.cast(fn(yr, y_pred), "float32")) for fn in objective.metrics.values()
@@ -64,13 +70,9 @@ def _replica_stats(group: ReplicaGroup, x, y, training: bool, trainable=None):
 
 def _outputs(group: ReplicaGroup, x) -> tf.Tensor:
     """(R, N, ...): every replica's outputs on the same inputs ``x``, in inference mode."""
-    model = group.template
 
     def one_replica(args):
-        weights, states, rates = args
-        with per_replica_rates(group.sites, tf.unstack(rates, num=len(group.sites))):
-            y_pred, _ = model.stateless_call(weights, states, x, training=False)
-        return y_pred
+        return _call_replica(group, *args, x, training=False)[0]
 
     values = (_values(group.trainable), _values(group.non_trainable), tf.constant(group.rates))
     return tf.vectorized_map(one_replica, values)
