@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,10 +20,14 @@ from dropoutcourse._validate import check_choice, check_int_in_range, check_posi
 
 __all__ = [
     "cross_validate",
+    "cross_validate_replicas",
     "keras_tutorial_cv",
     "KERAS_TUTORIAL_MODELS",
     "KERAS_TUTORIAL_CONTROLS",
 ]
+
+
+_TASKS = ("classification", "regression")
 
 
 def _log(verbose: bool, msg: str) -> None:
@@ -68,8 +72,7 @@ def cross_validate(
     if not callable(build_model):
         raise TypeError("build_model must be a function returning a compiled Keras model")
     X, y = _check_xy(X, y)
-    task = _infer_task(y) if task is None else task
-    task = check_choice(task, "task", ("classification", "regression"))
+    task = check_choice(_infer_task(y) if task is None else task, "task", _TASKS)
     folds = check_int_in_range(folds, "folds", 2, X.shape[0])
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -89,6 +92,61 @@ def cross_validate(
         scores.append(score)
         _log(verbose, f"  fold {fold + 1}/{folds}: {score:.4f}")
     return np.asarray(scores)
+
+
+def cross_validate_replicas(
+    build_models: Sequence[Callable[[], object]],
+    X,
+    y,
+    *,
+    folds: int = 10,
+    epochs: int = 300,
+    batch_size: int = 16,
+    seed: int = 7,
+    task: str | None = None,
+) -> np.ndarray:
+    """:func:`cross_validate` of several models at once: every model on every fold in one
+    :func:`dropoutcourse.fit_replicas` computation. Returns scores, shape (models, folds).
+
+    The same folds and per-fold standardisation as :func:`cross_validate`, and fold ``k``'s
+    network is what ``keras.utils.set_random_seed(seed + k)`` and ``build_model()`` give (the
+    replica of seed ``seed + k``; build the models with unseeded layers so that the seed
+    decides). Each replica trains on its own fold's rows, with its own shuffles and dropout
+    masks: the same protocol as the loop of ``fit``, equal in distribution, not draw for draw.
+    """
+    from dropoutcourse.replica_fit import fit_replica_models
+
+    if callable(build_models) or not all(callable(b) for b in build_models):
+        raise TypeError("build_models must be a list of functions returning compiled Keras models")
+    X, y = _check_xy(X, y)
+    task = check_choice(_infer_task(y) if task is None else task, "task", _TASKS)
+    folds = check_int_in_range(folds, "folds", 2, X.shape[0])
+    splitter, y_model = _splitter(task, y, folds, seed)
+    # fold k's block of rows: its training rows, then its test rows, standardised with the
+    # training rows' statistics; every fold's network trains on its own block's training rows
+    n, x_blocks, y_blocks, train_rows, test_rows = X.shape[0], [], [], [], []
+    for fold, (tr, te) in enumerate(splitter.split(X, y_model)):
+        x_blocks += _standardise(X, tr, te)
+        y_blocks += [y_model[tr], y_model[te]]
+        train_rows.append(fold * n + np.arange(len(tr)))
+        test_rows.append(fold * n + len(tr) + np.arange(len(te)))
+    x_all, y_all = np.concatenate(x_blocks), np.concatenate(y_blocks)
+    fitted = fit_replica_models(
+        [build() for build in build_models],
+        x_all,
+        y_all,
+        seeds=[seed + fold for fold in range(folds)],
+        epochs=check_positive_int(epochs, "epochs"),
+        batch_size=check_positive_int(batch_size, "batch_size"),
+        train_rows=train_rows,
+        verbose=False,
+    )
+    scores = np.empty((len(build_models), folds))
+    for m in range(len(build_models)):
+        outputs = fitted.predict(x_all, model=m)  # every fold's network on every fold's rows
+        for fold, rows in enumerate(test_rows):
+            scores[m, fold] = _score(outputs[seed + fold][rows], y_all[rows], task)
+    return scores
 
 
 def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +211,11 @@ def _standardise(X: np.ndarray, tr: np.ndarray, te: np.ndarray) -> tuple[np.ndar
 def _fold_score(model, x_te: np.ndarray, y_te: np.ndarray, task: str) -> float:
     """Accuracy (classification; one output unit is thresholded at 0.5) or MSE on a fold."""
     # a direct call, not predict(): predict traces a new function per fold (stderr noise)
-    pred = np.asarray(model(x_te, training=False))
+    return _score(np.asarray(model(x_te, training=False)), y_te, task)
+
+
+def _score(pred: np.ndarray, y_te: np.ndarray, task: str) -> float:
+    """Accuracy (classification; one output unit is thresholded at 0.5) or MSE of ``pred``."""
     if task == "classification":
         if pred.ndim == 1 or pred.shape[-1] == 1:
             labels = (pred.reshape(-1) > 0.5).astype(np.int64)
@@ -200,7 +262,9 @@ def keras_tutorial_cv(
     learn's breast-cancer set (569 × 30, binary; the tutorial's Sonar set is not shipped
     offline). ``full=True`` is the tutorial's protocol (10 folds × 300 epochs, batch 16; about
     45 minutes on 2 cores); the default (5 folds × 10 epochs, batch 16) takes about 25 s.
-    ``controls=True`` adds :data:`KERAS_TUTORIAL_CONTROLS`. Returns one row per (model, fold):
+    ``controls=True`` adds :data:`KERAS_TUTORIAL_CONTROLS`. All models and folds train in one
+    :func:`cross_validate_replicas` computation (fold k's networks from seed ``seed + k``,
+    as :func:`cross_validate`'s loop of ``fit`` builds them). Returns one row per (model, fold):
     ``model, fold, accuracy``. What the comparison shows is the claim ``keras_tutorial_kfold``
     of :mod:`dropoutcourse.claims`.
     """
@@ -216,23 +280,24 @@ def keras_tutorial_cv(
     epochs = epochs if epochs is not None else (300 if full else 10)
     batch_size = batch_size if batch_size is not None else 16
     n_features = np.asarray(X).shape[1]
-    rows = []
     setups = KERAS_TUTORIAL_MODELS | (KERAS_TUTORIAL_CONTROLS if controls else {})
-    for name, kwargs in setups.items():
-        t0 = time.perf_counter()
-        scores = cross_validate(
-            lambda kwargs=kwargs: models.mlp(n_features, 1, hidden=(60, 30), **kwargs),
-            X,
-            y,
-            folds=folds,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-        )
-        rows += [{"model": name, "fold": k + 1, "accuracy": s} for k, s in enumerate(scores)]
-        _log(
-            verbose,
-            f"  {name}: {scores.mean():.4f} ± {scores.std(ddof=1):.4f} "
-            f"({time.perf_counter() - t0:.1f} s)",
-        )
+    t0 = time.perf_counter()
+    scores = cross_validate_replicas(
+        # unseeded layers: fold k's network comes from seed + k, as in cross_validate's loop
+        [
+            lambda kwargs=kwargs: models.mlp(n_features, 1, hidden=(60, 30), seed=None, **kwargs)
+            for kwargs in setups.values()
+        ],
+        X,
+        y,
+        folds=folds,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+    )
+    rows = []
+    for name, own in zip(setups, scores, strict=True):
+        rows += [{"model": name, "fold": k + 1, "accuracy": s} for k, s in enumerate(own)]
+        _log(verbose, f"  {name}: {own.mean():.4f} ± {own.std(ddof=1):.4f}")
+    _log(verbose, f"  ({len(setups)} models × {folds} folds in {time.perf_counter() - t0:.1f} s)")
     return pd.DataFrame(rows)

@@ -33,6 +33,7 @@ from dropoutcourse.crossval import (
     KERAS_TUTORIAL_MODELS,
     _log,
     cross_validate,
+    cross_validate_replicas,
     keras_tutorial_cv,
 )
 from dropoutcourse.stats import paired_comparison
@@ -46,6 +47,7 @@ __all__ = [
     "mc_vs_weight_scaling",
     "regularizer_table",
     "cross_validate",
+    "cross_validate_replicas",
     "keras_tutorial_cv",
     "KERAS_TUTORIAL_MODELS",
     "KERAS_TUTORIAL_CONTROLS",

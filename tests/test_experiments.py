@@ -330,19 +330,44 @@ def test_keras_tutorial_cv_scores_every_model_on_the_same_folds():
     assert sorted(df["model"].unique()) == ["baseline", "hidden", "visible"]
     assert df.groupby("model")["fold"].apply(list).tolist() == [[1, 2, 3]] * 3
     assert df["accuracy"].between(0, 1).all()
-    # the rows are the scores of cross_validate with the same folds: recompute one model
+    # the rows are the scores of cross_validate_replicas with the same folds: one model alone
     from dropoutcourse import models
 
     kwargs = ex.KERAS_TUTORIAL_MODELS["baseline"]
-    again = ex.cross_validate(
-        lambda: models.mlp(4, 1, hidden=(60, 30), **kwargs),
+    again = ex.cross_validate_replicas(
+        [lambda: models.mlp(4, 1, hidden=(60, 30), seed=None, **kwargs)],
         X,
         y,
         folds=3,
         epochs=2,
         batch_size=16,
     )
-    np.testing.assert_allclose(df[df.model == "baseline"]["accuracy"], again)
+    np.testing.assert_allclose(df[df.model == "baseline"]["accuracy"], again[0])
+
+
+def _frozen_logistic():
+    """A logistic regression that never moves (learning rate 0): its scores are those of its
+    initial weights, so the loop of fit and the replicas must agree exactly."""
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="binary_crossentropy")
+    return model
+
+
+def test_cross_validate_replicas_scores_what_the_loop_of_fit_scores():
+    # 61 rows in 3 folds: training sets of 40 and 41 rows (a shorter last batch for some)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(61, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=61) > 0).astype(int)
+    kw = dict(folds=3, epochs=2, batch_size=16, seed=5)
+    loop = ex.cross_validate(_frozen_logistic, X, y, **kw)
+    together = ex.cross_validate_replicas([_frozen_logistic, _logistic], X, y, **kw)
+    assert together.shape == (2, 3)
+    np.testing.assert_allclose(together[0], loop)  # same folds, scaling and initial weights
+    assert not np.allclose(together[1], together[0])  # the trained model learned something
+    with pytest.raises(TypeError, match="build_models must be a list"):
+        ex.cross_validate_replicas(_logistic, X, y, **kw)
 
 
 def test_untrained_rates_are_those_below_twice_chance():

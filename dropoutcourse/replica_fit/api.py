@@ -38,7 +38,7 @@ from dropoutcourse.replica_fit.stack import (
     _uncompiled,
     group_replicas,
 )
-from dropoutcourse.replica_fit.support import check_supported
+from dropoutcourse.replica_fit.support import check_supported, walk_layers
 
 __all__ = ["FittedReplicas", "fit_replicas", "fit_replica_models"]
 
@@ -158,26 +158,62 @@ def _as_arrays(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _shuffles(
     groups: Sequence[ReplicaGroup], epoch: int, own: dict[int, np.ndarray], run: int = 1
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Each replica's order of its training rows ``own[seed]`` in ``epoch``: from its seed only
-    (and, in a continued run, from ``run``: a second fit shuffles afresh)."""
-    rows = []
+    (and, in a continued run, from ``run``: a second fit shuffles afresh). With fewer rows
+    than the longest, the order is padded with its first row, marked 0 in the second array
+    (which rows are the replica's own)."""
+    longest = max(len(mine) for mine in own.values())
+    rows, valid = [], []
     for group in groups:
         for seed in group.seeds:
             mine = own[seed]
             key = [seed, epoch] if run == 1 else [seed, epoch, run]
-            rows.append(mine[np.random.default_rng(key).permutation(len(mine))])
-    return np.stack(rows).astype("int32")
+            shuffled = mine[np.random.default_rng(key).permutation(len(mine))]
+            pad = longest - len(mine)
+            rows.append(np.concatenate([shuffled, np.repeat(shuffled[:1], pad)]))
+            valid.append(np.r_[np.ones(len(mine)), np.zeros(pad)])
+    return np.stack(rows).astype("int32"), np.stack(valid).astype("float32")
 
 
-def _own_rows(train_rows, seeds: list[int], n: int) -> dict[int, np.ndarray]:
-    """Seed -> the rows of ``x`` its replicas train on (all of them without ``train_rows``)."""
+def _own_rows(train_rows, seeds: list[int], n: int, batch_size: int) -> dict[int, np.ndarray]:
+    """Seed -> the rows of ``x`` its replicas train on (all of them without ``train_rows``).
+
+    The seeds' row sets may differ in size within the last batch only: every replica takes
+    the same number of steps per epoch (as k-fold training sets of 455 and 456 rows do).
+    """
     if train_rows is None:
         return dict.fromkeys(seeds, np.arange(n))
     own = dict(zip(seeds, check_row_sets(train_rows, n, len(seeds)), strict=True))
-    if len({len(mine) for mine in own.values()}) > 1:
-        raise ValueError("train_rows: every seed's rows must be equally many (one epoch length)")
+    sizes = sorted({len(mine) for mine in own.values()})
+    if len({-(-size // batch_size) for size in sizes}) > 1:
+        raise ValueError(
+            f"train_rows: the seeds' training sets ({sizes[0]} to {sizes[-1]} rows) take "
+            f"different numbers of batches of batch_size={batch_size} per epoch; they may "
+            "differ only within the last batch. Train each size in its own fit_replicas call"
+        )
     return own
+
+
+def _check_unequal_rows(models: list[keras.Model], own: dict[int, np.ndarray]) -> None:
+    """Training sets of different sizes pad the shorter last batches: refuse what padding
+    would change (batch statistics, a loss that is not a mean over the batch)."""
+    if len({len(mine) for mine in own.values()}) == 1:
+        return
+    for m in models:
+        reduction = getattr(keras.losses.get(m.loss), "reduction", "sum_over_batch_size")
+        if reduction not in ("sum_over_batch_size", "mean"):
+            raise ValueError(
+                f"train_rows of different sizes need a loss averaged over the batch; the "
+                f"loss of {m.name!r} has reduction {reduction!r}"
+            )
+        for layer in walk_layers(m):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                raise ValueError(
+                    f"train_rows of different sizes cannot train {layer.name!r} "
+                    "(BatchNormalization): the padded last batches would enter its batch "
+                    "statistics. Give every seed equally many rows"
+                )
 
 
 def _validation_pair(validation_data):
@@ -197,15 +233,16 @@ def _validated_epochs(validation_freq, epochs: int) -> set[int]:
     return {e for e in range(1, epochs + 1) if e % freq == 0}
 
 
-def _rows(groups, sums, n: int, val, epoch: int, many: bool) -> list[dict]:
-    """History rows of one epoch: training means (as ``fit`` logs them) and validation means."""
+def _rows(groups, sums, sizes: dict, val, epoch: int, many: bool) -> list[dict]:
+    """History rows of one epoch: training means (as ``fit`` logs them: over each replica's
+    ``sizes[seed]`` rows) and validation means."""
     rows = []
     for g, (group, train) in enumerate(zip(groups, sums, strict=True)):
         keys = ["loss", *group.objective.metrics]
         for r, seed in enumerate(group.seeds):
             row = {"model": group.model_index[r]} if many else {}
             row.update(seed=seed, epoch=epoch)
-            row.update({k: float(v) / n for k, v in zip(keys, train[r], strict=True)})
+            row.update({k: float(v) / sizes[seed] for k, v in zip(keys, train[r], strict=True)})
             if val is not None:
                 row.update({f"val_{k}": float(v) for k, v in zip(keys, val[g][r], strict=True)})
             rows.append(row)
@@ -240,22 +277,23 @@ def fit_replica_models(
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     x, y = _as_arrays(x, y, "training")
-    own = _own_rows(train_rows, seeds, len(x))
-    n = len(next(iter(own.values())))
+    own = _own_rows(train_rows, seeds, len(x), batch_size)
+    sizes = {seed: len(mine) for seed, mine in own.items()}
     val = _validation_pair(validation_data)
     validated = _validated_epochs(validation_freq, epochs)
     for m in models:
         check_supported(m)
+    _check_unequal_rows(models, own)
     groups = group_replicas(models, seeds)
     run = 1 if start_from is None else _continued(groups, start_from)
     program = EpochProgram(groups, x, y, batch_size)
     rows, bar = [], _progress(epochs, verbose)
     with quiet_vectorization(), vectorizable_random():
         for epoch in range(1, epochs + 1):
-            order = _shuffles(groups, epoch, own, run)
-            sums = [s.numpy() for s in program.train_epoch(order)]
+            order, valid = _shuffles(groups, epoch, own, run)
+            sums = [s.numpy() for s in program.train_epoch(order, valid)]
             val_means = None if val is None or epoch not in validated else program.evaluate(*val)
-            rows += _rows(groups, sums, n, val_means, epoch, len(models) > 1)
+            rows += _rows(groups, sums, sizes, val_means, epoch, len(models) > 1)
             if bar is not None:
                 bar.update(1)
     if bar is not None:
@@ -303,9 +341,11 @@ def fit_replicas(
     as in ``fit``: validate after every n-th epoch (an int) or after the listed epochs; the
     other epochs' ``val_*`` are NaN. Validating costs a pass over the validation data, so a
     study that reads only the final numbers passes ``validation_freq=epochs``.
-    ``train_rows`` (one array of row indices of ``x`` per seed, equally many) gives each
-    seed's replicas their own training set, e.g. disjoint samples of one data-generating
-    process; its epoch is a pass over those rows. ``start_from`` (a :class:`FittedReplicas`
+    ``train_rows`` (one array of row indices of ``x`` per seed) gives each seed's replicas
+    their own training set, e.g. disjoint samples of one data-generating process or the
+    training parts of k folds; its epoch is a pass over those rows. The sets may differ in
+    size within the last batch only (the same number of steps per epoch); the shorter last
+    batches are padded and the padding is left out of the loss and the metrics. ``start_from`` (a :class:`FittedReplicas`
     of the same architecture, seeds and number of models) continues those replicas, as a
     second ``fit`` of the same networks would: each starts from its trained weights (and
     moving statistics and mask streams) with a fresh optimizer and fresh shuffles, e.g. to

@@ -50,22 +50,35 @@ def _call_replica(group: ReplicaGroup, weights, states, rates, x, training: bool
         )
 
 
-def _replica_stats(group: ReplicaGroup, x, y, training: bool, trainable=None):
-    """Per replica: the mean loss, the summed metrics and the new non-trainable values."""
+def _replica_stats(group: ReplicaGroup, x, y, training: bool, trainable=None, valid=None):
+    """Per replica: the mean loss, the summed metrics and the new non-trainable values.
+
+    ``valid`` (R, B) of 0/1: which rows of each replica's batch are its own (a replica with
+    fewer training rows has a shorter last batch, padded to the longest): the loss is the
+    mean over its own rows, the metrics are summed over them.
+    """
     objective = group.objective
     trainable = _values(group.trainable) if trainable is None else trainable
+    if valid is None:
+        valid = tf.ones(tf.shape(x)[:2], "float32")
 
     def one_replica(args):
-        weights, states, rates, xr, yr = args
+        weights, states, rates, xr, yr, own = args
         y_pred, new_states, losses = _call_replica(group, weights, states, rates, xr, training)
-        loss = objective.loss(yr, y_pred) + tf.add_n([0.0, *losses])
+        # weight B / own rows on each own row: the batch mean becomes the mean over own rows
+        # (all ones, exactly, when every row is the replica's own)
+        size = tf.cast(tf.shape(own)[0], "float32")
+        weight = own * (size / tf.reduce_sum(own))
+        loss = objective.loss(yr, y_pred, sample_weight=weight) + tf.add_n([0.0, *losses])
         sums = [
-            tf.reduce_sum(tf.cast(fn(yr, y_pred), "float32")) for fn in objective.metrics.values()
+            tf.reduce_sum(own * tf.cast(fn(yr, y_pred), "float32"))
+            for fn in objective.metrics.values()
         ]
         return loss, tf.stack([0.0, *sums]), new_states
 
     states = _values(group.non_trainable)
-    return tf.vectorized_map(one_replica, (trainable, states, tf.constant(group.rates), x, y))
+    args = (trainable, states, tf.constant(group.rates), x, y, valid)
+    return tf.vectorized_map(one_replica, args)
 
 
 def _outputs(group: ReplicaGroup, x) -> tf.Tensor:
@@ -92,12 +105,13 @@ def replica_outputs(group: ReplicaGroup, x: np.ndarray) -> np.ndarray:
     return np.concatenate([c.numpy() for c in chunks], axis=1)
 
 
-def _train_step(group: ReplicaGroup, x, y) -> tf.Tensor:
-    """One optimizer step of every replica of ``group``; returns (R, 1 + metrics) batch sums."""
+def _train_step(group: ReplicaGroup, x, y, valid) -> tf.Tensor:
+    """One optimizer step of every replica of ``group``; returns (R, 1 + metrics) batch sums
+    over each replica's own rows (``valid``, see :func:`_replica_stats`)."""
     with tf.GradientTape() as tape:
         weights = _values(group.trainable)
         tape.watch(weights)
-        loss, sums, new_states = _replica_stats(group, x, y, True, weights)
+        loss, sums, new_states = _replica_stats(group, x, y, True, weights, valid)
         total = tf.reduce_sum(loss)  # d total / d replica r's weights = d loss_r / d them
     group.optimizer.apply(tape.gradient(total, weights), group.trainable)
     for variable, constraint in zip(group.trainable, group.constraints, strict=True):
@@ -105,8 +119,8 @@ def _train_step(group: ReplicaGroup, x, y) -> tf.Tensor:
             variable.assign(tf.vectorized_map(constraint, variable.value))
     for variable, value in zip(group.non_trainable, new_states, strict=True):
         variable.assign(value)
-    batch = tf.cast(tf.shape(x)[1], "float32")
-    return tf.concat([loss[:, None] * batch, sums[:, 1:]], axis=1)
+    own_rows = tf.reduce_sum(valid, axis=1, keepdims=True)
+    return tf.concat([loss[:, None] * own_rows, sums[:, 1:]], axis=1)
 
 
 class EpochProgram:
@@ -120,21 +134,25 @@ class EpochProgram:
         self.train_epoch = tf.function(self._train_epoch)
         self.evaluate_chunk = tf.function(self._evaluate_chunk, reduce_retracing=True)
 
-    def _step(self, batch_indices) -> list:
+    def _step(self, batch_indices, batch_valid) -> list:
         out = []
         for g, group in enumerate(self.groups):
             idx = batch_indices[self.offsets[g] : self.offsets[g + 1]]
-            out.append(_train_step(group, tf.gather(self.x, idx), tf.gather(self.y, idx)))
+            valid = batch_valid[self.offsets[g] : self.offsets[g + 1]]
+            x, y = tf.gather(self.x, idx), tf.gather(self.y, idx)
+            out.append(_train_step(group, x, y, valid))
         return out
 
-    def _train_epoch(self, order) -> list:
-        """``order``: (R_total, n) each replica's shuffle of its rows; per-group (R, 1+M) sums."""
+    def _train_epoch(self, order, valid) -> list:
+        """``order``: (R_total, n) each replica's shuffle of its rows, ``valid`` (R_total, n)
+        which of them are its own (0: padding of a shorter last batch); per-group (R, 1+M) sums."""
         n, b = int(order.shape[1]), self.batch_size
         totals = [tf.zeros((g.n_replicas, 1 + len(g.objective.metrics))) for g in self.groups]
         # Keras keeps the short last batch; slicing to min(.., n) makes it one more turn of
         # the same loop, so the step is traced once (a second copy would double the tracing)
         for i in tf.range(-(-n // b)):
-            sums = self._step(order[:, i * b : tf.minimum((i + 1) * b, n)])
+            batch = slice(i * b, tf.minimum((i + 1) * b, n))
+            sums = self._step(order[:, batch], valid[:, batch])
             totals = [t + s for t, s in zip(totals, sums, strict=True)]
         return totals
 

@@ -172,8 +172,10 @@ def test_predict_gives_every_replica_what_its_own_network_gives():
         fitted.predict(np.full((2, 6), np.nan))
 
 
-def test_train_rows_give_each_seed_what_fitting_its_rows_alone_gives():
-    rows = {4: np.arange(0, 40), 9: np.arange(90)[::-2][:40]}  # disjoint, any order
+@pytest.mark.parametrize("sizes", [(40, 40), (40, 37)], ids=["equal", "shorter_last_batch"])
+def test_train_rows_give_each_seed_what_fitting_its_rows_alone_gives(sizes):
+    # disjoint, any order; 40 and 37 rows in batches of 16: last batches of 8 and 5 rows
+    rows = {4: np.arange(0, sizes[0]), 9: np.arange(90)[::-2][: sizes[1]]}
     kw = dict(epochs=3, batch_size=16, validation_data=(X, Y), verbose=False)
     together = fit_replicas(mlp(), X, Y, seeds=list(rows), train_rows=list(rows.values()), **kw)
     for seed, own in rows.items():
@@ -190,12 +192,35 @@ def test_train_rows_give_each_seed_what_fitting_its_rows_alone_gives():
         ([np.arange(10), np.arange(10.0)], r"train_rows\[1\] must be a non-empty 1-D"),
         ([np.arange(10), np.array([0, 0, 1])], r"train_rows\[1\] must hold distinct rows"),
         ([np.arange(10), np.array([5, 90])], r"in \[0, 90\)"),
-        ([np.arange(10), np.arange(11)], "equally many"),
+        ([np.arange(32), np.arange(33)], r"\(32 to 33 rows\) take different numbers of batches"),
     ],
 )
 def test_bad_train_rows_are_named(train_rows, message):
     with pytest.raises(ValueError, match=message):
         fit_replicas(mlp(), X, Y, seeds=[0, 1], epochs=1, train_rows=train_rows, verbose=False)
+
+
+def test_training_sets_of_different_sizes_refuse_what_padding_would_change():
+    rows = [np.arange(10), np.arange(11)]
+    norm = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.BatchNormalization(name="bn"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    norm.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="cannot train 'bn' \\(BatchNormalization\\)"):
+        fit_replicas(norm, X, Y, seeds=[0, 1], epochs=1, train_rows=rows, verbose=False)
+    summed = mlp()
+    summed.compile(
+        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(reduction="sum")
+    )
+    with pytest.raises(ValueError, match="reduction 'sum'"):
+        fit_replicas(summed, X, Y, seeds=[0, 1], epochs=1, train_rows=rows, verbose=False)
+    fit_replicas(
+        norm, X, Y, seeds=[0, 1], epochs=1, train_rows=[rows[0], rows[0] + 1], verbose=False
+    )
 
 
 def test_a_replica_does_not_depend_on_its_neighbours():
@@ -335,8 +360,12 @@ def test_a_continued_run_shuffles_afresh():
 
     (group,) = group_replicas([mlp()], [4])
     own = {4: np.arange(90)}
-    assert not np.array_equal(_shuffles([group], 1, own, run=1), _shuffles([group], 1, own, run=2))
-    np.testing.assert_array_equal(_shuffles([group], 1, own), _shuffles([group], 1, own, run=1))
+    assert not np.array_equal(
+        _shuffles([group], 1, own, run=1)[0], _shuffles([group], 1, own, run=2)[0]
+    )
+    np.testing.assert_array_equal(
+        _shuffles([group], 1, own)[0], _shuffles([group], 1, own, run=1)[0]
+    )
 
 
 def test_start_from_refuses_what_it_cannot_continue():
