@@ -355,12 +355,14 @@ def _frozen_logistic():
     return model
 
 
-def test_cross_validate_replicas_scores_what_the_loop_of_fit_scores():
-    # 61 rows in 3 folds: training sets of 40 and 41 rows (a shorter last batch for some)
+@pytest.mark.parametrize("batch_size", [16, 8], ids=["one_computation", "two_computations"])
+def test_cross_validate_replicas_scores_what_the_loop_of_fit_scores(batch_size):
+    # 61 rows in 3 folds: training sets of 40 and 41 rows, in batches of 16 the same number of
+    # steps (a shorter last batch for some), in batches of 8 not (5 and 6 steps)
     rng = np.random.default_rng(1)
     X = rng.normal(size=(61, 3))
     y = (X[:, 0] + 0.5 * rng.normal(size=61) > 0).astype(int)
-    kw = dict(folds=3, epochs=2, batch_size=16, seed=5)
+    kw = dict(folds=3, epochs=2, batch_size=batch_size, seed=5)
     loop = ex.cross_validate(_frozen_logistic, X, y, **kw)
     together = ex.cross_validate_replicas([_frozen_logistic, _logistic], X, y, **kw)
     assert together.shape == (2, 3)
