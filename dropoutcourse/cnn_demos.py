@@ -301,8 +301,7 @@ def variance_shift(
 
     rate = check_rate(rate)
     applied = effective_rate(rate)  # 0 inside switches.without_dropout; rows keep ``rate``
-    rng = np.random.default_rng(seed)
-    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)  # the inputs; the masks come from the layer's own seed
 
     def batch() -> np.ndarray:
         return rng.normal(mean, std, size=(batch_size, n_units)).astype("float32")

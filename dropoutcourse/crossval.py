@@ -16,7 +16,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from dropoutcourse._validate import check_choice, check_int_in_range, check_positive_int
+from dropoutcourse._validate import (
+    check_choice,
+    check_int_in_range,
+    check_positive_int,
+    check_seed,
+)
 
 __all__ = [
     "cross_validate",
@@ -104,49 +109,58 @@ def cross_validate_replicas(
     batch_size: int = 16,
     seed: int = 7,
     task: str | None = None,
+    network_seed: int | None = None,
 ) -> np.ndarray:
-    """:func:`cross_validate` of several models at once: every model on every fold in one
-    :func:`dropoutcourse.fit_replicas` computation. Returns scores, shape (models, folds).
+    """:func:`cross_validate` of several models at once, every model on every fold as
+    :func:`dropoutcourse.fit_replicas` replicas. Returns scores, shape (models, folds).
 
-    The same folds and per-fold standardisation as :func:`cross_validate`, and fold ``k``'s
-    network is what ``keras.utils.set_random_seed(seed + k)`` and ``build_model()`` give (the
-    replica of seed ``seed + k``; build the models with unseeded layers so that the seed
-    decides). Each replica trains on its own fold's rows, with its own shuffles and dropout
-    masks: the same protocol as the loop of ``fit``, equal in distribution, not draw for draw.
+    The same folds (from ``seed``) and per-fold standardisation as :func:`cross_validate`, and
+    fold ``k``'s network is what ``keras.utils.set_random_seed(network_seed + k)`` and
+    ``build_model()`` give (the replica of that seed; ``network_seed`` defaults to ``seed``, as
+    in the loop; build the models with unseeded layers so that the seed decides). Each
+    replica trains on its own fold's rows with its own shuffles and dropout masks: the
+    protocol of the loop of ``fit``, equal in distribution, not draw for draw. One computation
+    per number of steps an epoch takes (usually one; 10 folds of 569 rows in batches of 16
+    take 32 and 33 steps: two).
     """
     from dropoutcourse.replica_fit import fit_replica_models
 
-    if callable(build_models) or not all(callable(b) for b in build_models):
-        raise TypeError("build_models must be a list of functions returning compiled Keras models")
+    build_models = [] if callable(build_models) else list(build_models)
+    if not build_models or not all(callable(b) and not hasattr(b, "fit") for b in build_models):
+        raise TypeError(
+            "build_models must be a non-empty list of functions returning compiled Keras models"
+        )
     X, y = _check_xy(X, y)
     task = check_choice(_infer_task(y) if task is None else task, "task", _TASKS)
     folds = check_int_in_range(folds, "folds", 2, X.shape[0])
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    first = check_seed(seed if network_seed is None else network_seed, "network_seed")
     splitter, y_model = _splitter(task, y, folds, seed)
     x_all, y_all, train_rows, test_rows = _fold_blocks(X, y_model, splitter)
     models = [build() for build in build_models]
-    # one computation per number of steps an epoch takes (folds of 512 and 513 rows in
-    # batches of 16 take 32 and 33): replicas of one computation step together
     steps = [-(-len(rows) // batch_size) for rows in train_rows]
     scores = np.empty((len(models), folds))
-    for n_steps in sorted(set(steps)):
+    for n_steps in sorted(set(steps)):  # replicas of one computation take their steps together
         chosen = [k for k in range(folds) if steps[k] == n_steps]
         fitted = fit_replica_models(
             models,
             x_all,
             y_all,
-            seeds=[seed + k for k in chosen],
+            seeds=[first + k for k in chosen],
             epochs=epochs,
             batch_size=batch_size,
             train_rows=[train_rows[k] for k in chosen],
             verbose=False,
         )
+        rows = np.concatenate([test_rows[k] for k in chosen])  # these folds' test rows
         for m in range(len(models)):
-            outputs = fitted.predict(x_all, model=m)  # these folds' networks on every row
+            outputs = fitted.predict(x_all[rows], model=m)
+            at = 0
             for k in chosen:
-                rows = test_rows[k]
-                scores[m, k] = _score(outputs[seed + k][rows], y_all[rows], task)
+                mine = slice(at, at + len(test_rows[k]))
+                scores[m, k] = _score(outputs[first + k][mine], y_all[test_rows[k]], task)
+                at += len(test_rows[k])
     return scores
 
 
@@ -267,6 +281,7 @@ def keras_tutorial_cv(
     full: bool = False,
     controls: bool = False,
     verbose: bool = False,
+    network_seed: int | None = None,
 ) -> pd.DataFrame:
     """The Keras dropout tutorial's k-fold comparison: baseline vs visible vs hidden dropout.
 
@@ -276,9 +291,10 @@ def keras_tutorial_cv(
     offline). ``full=True`` is the tutorial's protocol (10 folds × 300 epochs, batch 16; about a
     minute on 2 cores, 45 minutes as a loop of ``fit``); the default (5 folds × 10 epochs,
     batch 16) about 10 s.
-    ``controls=True`` adds :data:`KERAS_TUTORIAL_CONTROLS`. All models and folds train in one
-    :func:`cross_validate_replicas` computation (fold k's networks from seed ``seed + k``,
-    as :func:`cross_validate`'s loop of ``fit`` builds them). Returns one row per (model, fold):
+    ``controls=True`` adds :data:`KERAS_TUTORIAL_CONTROLS`. All models and folds train as
+    replicas (:func:`cross_validate_replicas`; fold k's networks from seed
+    ``network_seed + k``, by default ``seed + k`` as :func:`cross_validate`'s loop of ``fit``
+    builds them). Returns one row per (model, fold):
     ``model, fold, accuracy``. What the comparison shows is the claim ``keras_tutorial_kfold``
     of :mod:`dropoutcourse.claims`.
     """
@@ -297,7 +313,7 @@ def keras_tutorial_cv(
     setups = KERAS_TUTORIAL_MODELS | (KERAS_TUTORIAL_CONTROLS if controls else {})
     t0 = time.perf_counter()
     scores = cross_validate_replicas(
-        # unseeded layers: fold k's network comes from seed + k, as in cross_validate's loop
+        # unseeded layers: fold k's network comes from its seed, as in cross_validate's loop
         [
             lambda kwargs=kwargs: models.mlp(n_features, 1, hidden=(60, 30), seed=None, **kwargs)
             for kwargs in setups.values()
@@ -308,6 +324,7 @@ def keras_tutorial_cv(
         epochs=epochs,
         batch_size=batch_size,
         seed=seed,
+        network_seed=network_seed,
     )
     rows = []
     for name, own in zip(setups, scores, strict=True):

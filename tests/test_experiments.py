@@ -368,8 +368,40 @@ def test_cross_validate_replicas_scores_what_the_loop_of_fit_scores(batch_size):
     assert together.shape == (2, 3)
     np.testing.assert_allclose(together[0], loop)  # same folds, scaling and initial weights
     assert not np.allclose(together[1], together[0])  # the trained model learned something
-    with pytest.raises(TypeError, match="build_models must be a list"):
-        ex.cross_validate_replicas(_logistic, X, y, **kw)
+    for bad in (_logistic, [], [_logistic()]):
+        with pytest.raises(TypeError, match="build_models must be a non-empty list"):
+            ex.cross_validate_replicas(bad, X, y, **kw)
+
+
+def _full_batch_regression():
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    return model
+
+
+def test_cross_validate_replicas_trains_what_the_loop_of_fit_trains(monkeypatch):
+    # one full batch per epoch: the shuffles do not matter, so the loop of fit and the
+    # replicas train the same networks (40 and 41 rows: the 40-row folds are padded to 41);
+    # regression, so the scores (MSE) show any difference in training
+    from dropoutcourse import replica_fit
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(61, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=61)
+    kw = dict(folds=3, epochs=5, batch_size=64, seed=5, task="regression")
+    loop = ex.cross_validate(_full_batch_regression, X, y, **kw)
+    calls, real = [], replica_fit.fit_replica_models
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(replica_fit, "fit_replica_models", counted)
+    together = ex.cross_validate_replicas([_full_batch_regression], X, y, **kw)
+    np.testing.assert_allclose(together[0], loop, rtol=1e-4)
+    assert len(calls) == 1  # one step per epoch for every fold: one computation
 
 
 def test_untrained_rates_are_those_below_twice_chance():

@@ -11,8 +11,10 @@ Why: a ``fit_replicas`` run of small networks keeps only about one core of a 2-c
 busy, so the student's own cells and the lecture's many-seed evidence can share the machine
 instead of taking turns (lecture 7's notebook: 95 s before, 63 s after, without a cache; not
 an interleaved A/B, see ``benchmarks/README.md``). Lectures 5, 6, 7 and 8 use it, the
-child on one core (``cores=1``). Lectures 1 and 4 do not: their claims run on the
-hand-written engine, which keeps both cores busy. Lecture 4's wall time stayed the same
+child on one core (``cores=1``) but in lecture 8, whose kernel only waits on its claims.
+Lecture 5's CNN claim runs on the hand-written ``cnn_engine`` and still gains: its own cells
+leave a core idle. Lectures 1 and 4 do not use it: their claims run on the hand-written
+engine, which keeps both cores busy. Lecture 4's wall time stayed the same
 (163 s vs 167 s) and its own cells ran three times slower; lecture 1's went from about 90 s
 to 75 s, but its two hands-on ``fit`` cells from 9-11 s to 16-17 s, over the 15 s they may
 take. Lectures 2 and 3 need it less: their claims are short next to their own cells.

@@ -283,15 +283,14 @@ def _time_best(fn, repeats: int = 3) -> float:
 def shift_cost(seeds: list[int]) -> dict[str, float]:
     """Wall time of one prediction of the test set: MC (T passes) and ensemble (M members),
     relative to one network (measured afresh, never cached)."""
-    import keras
-
     from dropoutcourse import uncertainty_demos as ud
+    from dropoutcourse.replica_fit.initial import random_state_kept
 
     s = BENCH
-    keras.utils.set_random_seed(seeds[0])
     x = np.random.default_rng(0).standard_normal((1000, 40)).astype("float32")
-    drop = ud.mlp(40, 10, s["rate"], s["hidden"])
-    nets = [ud.mlp(40, 10, 0.0, s["hidden"]) for _ in range(s["members"])]
+    with random_state_kept():  # the weights do not change the time: any draw, global state kept
+        drop = ud.mlp(40, 10, s["rate"], s["hidden"])
+        nets = [ud.mlp(40, 10, 0.0, s["hidden"]) for _ in range(s["members"])]
     ud.member_probs(nets, x), ud.mc_sample_probs(drop, x, s["mc_passes"], 0)  # warm up
     one = _time_best(lambda: ud.member_probs(nets[:1], x), 5)
     return {

@@ -195,25 +195,35 @@ def _own_rows(train_rows, seeds: list[int], n: int, batch_size: int) -> dict[int
     return own
 
 
-def _check_unequal_rows(models: list[keras.Model], own: dict[int, np.ndarray]) -> None:
-    """Training sets of different sizes pad the shorter last batches: refuse what padding
-    would change (batch statistics, a loss that is not a mean over the batch)."""
+def _check_unequal_rows(groups: list[ReplicaGroup], own: dict[int, np.ndarray]) -> bool:
+    """Whether the seeds' training sets differ in size (their shorter last batches are then
+    padded); refuse what padding would change: batch statistics, activity penalties (averaged
+    over the padded batch), a loss that is not a batch mean or not one value per example."""
     if len({len(mine) for mine in own.values()}) == 1:
-        return
-    for m in models:
-        reduction = getattr(keras.losses.get(m.loss), "reduction", "sum_over_batch_size")
-        if reduction not in ("sum_over_batch_size", "mean"):
+        return False
+    for group in groups:
+        name = group.template.name
+        reduction = getattr(group.objective.loss, "reduction", "sum_over_batch_size")
+        if reduction not in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
             raise ValueError(
                 f"train_rows of different sizes need a loss averaged over the batch; the "
-                f"loss of {m.name!r} has reduction {reduction!r}"
+                f"loss of {name!r} has reduction {reduction!r}"
             )
-        for layer in walk_layers(m):
-            if isinstance(layer, keras.layers.BatchNormalization):
+        if len(group.template.outputs[0].shape) > 2:
+            raise ValueError(
+                f"train_rows of different sizes need one loss value per example; {name!r} "
+                f"has outputs of shape {tuple(group.template.outputs[0].shape)}"
+            )
+        for layer in walk_layers(group.template):
+            if isinstance(layer, keras.layers.BatchNormalization) or getattr(
+                layer, "activity_regularizer", None
+            ):
                 raise ValueError(
                     f"train_rows of different sizes cannot train {layer.name!r} "
-                    "(BatchNormalization): the padded last batches would enter its batch "
-                    "statistics. Give every seed equally many rows"
+                    f"({type(layer).__name__}): the padded last batches would enter its batch "
+                    "statistics or activity penalty. Give every seed equally many rows"
                 )
+    return True
 
 
 def _validation_pair(validation_data):
@@ -283,10 +293,10 @@ def fit_replica_models(
     validated = _validated_epochs(validation_freq, epochs)
     for m in models:
         check_supported(m)
-    _check_unequal_rows(models, own)
     groups = group_replicas(models, seeds)
+    padded = _check_unequal_rows(groups, own)
     run = 1 if start_from is None else _continued(groups, start_from)
-    program = EpochProgram(groups, x, y, batch_size)
+    program = EpochProgram(groups, x, y, batch_size, padded)
     rows, bar = [], _progress(epochs, verbose)
     with quiet_vectorization(), vectorizable_random():
         for epoch in range(1, epochs + 1):
@@ -345,12 +355,12 @@ def fit_replicas(
     their own training set, e.g. disjoint samples of one data-generating process or the
     training parts of k folds; its epoch is a pass over those rows. The sets may differ in
     size within the last batch only (the same number of steps per epoch); the shorter last
-    batches are padded and the padding is left out of the loss and the metrics. ``start_from`` (a :class:`FittedReplicas`
-    of the same architecture, seeds and number of models) continues those replicas, as a
-    second ``fit`` of the same networks would: each starts from its trained weights (and
-    moving statistics and mask streams) with a fresh optimizer and fresh shuffles, e.g. to
-    switch dropout off after some epochs (``Dropout`` rates may differ between the two runs
-    as long as both are above 0 or both 0).
+    batches are padded and the padding is left out of the loss and the metrics.
+    ``start_from`` (a :class:`FittedReplicas` of the same architecture, seeds and number of
+    models) continues those replicas, as a second ``fit`` of the same networks would: each
+    starts from its trained weights (and moving statistics and mask streams) with a fresh
+    optimizer and fresh shuffles, e.g. to switch dropout off after some epochs (``Dropout``
+    rates may differ between the two runs as long as both are above 0 or both 0).
     """
     return fit_replica_models(
         model,

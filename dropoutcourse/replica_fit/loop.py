@@ -53,32 +53,32 @@ def _call_replica(group: ReplicaGroup, weights, states, rates, x, training: bool
 def _replica_stats(group: ReplicaGroup, x, y, training: bool, trainable=None, valid=None):
     """Per replica: the mean loss, the summed metrics and the new non-trainable values.
 
-    ``valid`` (R, B) of 0/1: which rows of each replica's batch are its own (a replica with
-    fewer training rows has a shorter last batch, padded to the longest): the loss is the
-    mean over its own rows, the metrics are summed over them.
+    ``valid`` (R, B) of 0/1, only when the replicas' training sets differ in size: which rows
+    of each replica's batch are its own (a shorter last batch is padded to the longest). The
+    loss is then the mean over its own rows, the metrics are summed over them.
     """
     objective = group.objective
     trainable = _values(group.trainable) if trainable is None else trainable
-    if valid is None:
-        valid = tf.ones(tf.shape(x)[:2], "float32")
 
     def one_replica(args):
-        weights, states, rates, xr, yr, own = args
+        weights, states, rates, xr, yr, *own = args
         y_pred, new_states, losses = _call_replica(group, weights, states, rates, xr, training)
-        # weight B / own rows on each own row: the batch mean becomes the mean over own rows
-        # (all ones, exactly, when every row is the replica's own)
-        size = tf.cast(tf.shape(own)[0], "float32")
-        weight = own * (size / tf.reduce_sum(own))
-        loss = objective.loss(yr, y_pred, sample_weight=weight) + tf.add_n([0.0, *losses])
+        if own:  # weight B / own rows on each own row: the batch mean over own rows only
+            size = tf.cast(tf.shape(own[0])[0], "float32")
+            weight = own[0] * (size / tf.reduce_sum(own[0]))
+            loss, keep = objective.loss(yr, y_pred, sample_weight=weight), own[0]
+        else:
+            loss, keep = objective.loss(yr, y_pred), 1.0
+        loss = loss + tf.add_n([0.0, *losses])
         sums = [
-            tf.reduce_sum(own * tf.cast(fn(yr, y_pred), "float32"))
+            tf.reduce_sum(keep * tf.cast(fn(yr, y_pred), "float32"))
             for fn in objective.metrics.values()
         ]
         return loss, tf.stack([0.0, *sums]), new_states
 
     states = _values(group.non_trainable)
-    args = (trainable, states, tf.constant(group.rates), x, y, valid)
-    return tf.vectorized_map(one_replica, args)
+    args = (trainable, states, tf.constant(group.rates), x, y)
+    return tf.vectorized_map(one_replica, args if valid is None else (*args, valid))
 
 
 def _outputs(group: ReplicaGroup, x) -> tf.Tensor:
@@ -105,9 +105,9 @@ def replica_outputs(group: ReplicaGroup, x: np.ndarray) -> np.ndarray:
     return np.concatenate([c.numpy() for c in chunks], axis=1)
 
 
-def _train_step(group: ReplicaGroup, x, y, valid) -> tf.Tensor:
+def _train_step(group: ReplicaGroup, x, y, valid=None) -> tf.Tensor:
     """One optimizer step of every replica of ``group``; returns (R, 1 + metrics) batch sums
-    over each replica's own rows (``valid``, see :func:`_replica_stats`)."""
+    (over each replica's own rows with ``valid``, see :func:`_replica_stats`)."""
     with tf.GradientTape() as tape:
         weights = _values(group.trainable)
         tape.watch(weights)
@@ -119,15 +119,21 @@ def _train_step(group: ReplicaGroup, x, y, valid) -> tf.Tensor:
             variable.assign(tf.vectorized_map(constraint, variable.value))
     for variable, value in zip(group.non_trainable, new_states, strict=True):
         variable.assign(value)
-    own_rows = tf.reduce_sum(valid, axis=1, keepdims=True)
-    return tf.concat([loss[:, None] * own_rows, sums[:, 1:]], axis=1)
+    if valid is None:
+        rows = tf.cast(tf.shape(x)[1], "float32")
+    else:
+        rows = tf.reduce_sum(valid, axis=1, keepdims=True)
+    return tf.concat([loss[:, None] * rows, sums[:, 1:]], axis=1)
 
 
 class EpochProgram:
     """Compiled epoch and evaluation functions for a list of replica groups."""
 
-    def __init__(self, groups: list[ReplicaGroup], x, y, batch_size: int) -> None:
+    def __init__(
+        self, groups: list[ReplicaGroup], x, y, batch_size: int, padded: bool = False
+    ) -> None:
         self.groups = groups
+        self.padded = padded  # the replicas' training sets differ in size: mask the padding
         self.x, self.y = tf.constant(x), tf.constant(y)
         self.batch_size = batch_size
         self.offsets = np.cumsum([0] + [g.n_replicas for g in groups]).tolist()
@@ -140,7 +146,7 @@ class EpochProgram:
             idx = batch_indices[self.offsets[g] : self.offsets[g + 1]]
             valid = batch_valid[self.offsets[g] : self.offsets[g + 1]]
             x, y = tf.gather(self.x, idx), tf.gather(self.y, idx)
-            out.append(_train_step(group, x, y, valid))
+            out.append(_train_step(group, x, y, valid if self.padded else None))
         return out
 
     def _train_epoch(self, order, valid) -> list:
