@@ -360,12 +360,14 @@ KFOLD_SIZING = (
     "pilot sets 0-90000 (nine splits of the same data, one repeat each): half-width of the "
     "corrected interval 2.9-22 SE below 6 points; pooling any two of them (36 pairs) puts it "
     "≥ 8.9 SE below (median 16.7), so 2 repeats. "
-    "Re-checked, rule and margin unchanged, when the folds moved from a loop of fit to one "
-    "fit_replicas computation (fold k's network from seed split + k, as the loop builds it; "
-    "before, every fold started from models.mlp's seed-0 weights): the half-width 8.9-14.3 SE "
-    "below 6 on sets 0 and 180000-210000, 11.2-22.5 SE on sets 610000-650000 (first used "
-    "then). The positive control (reported) weakened with per-fold initial weights: its lower "
-    "95 % end 0.44-3.9 points on the first five sets, -0.12 on set 630000"
+    "Re-checked, rule and margin unchanged, when the folds moved from a loop of fit to "
+    "fit_replicas replicas with a network seed of their own (fold k of repeat s from seed "
+    "5·(7 + s) + k; before, every fold started from models.mlp's seed-0 weights, and the "
+    "tutorial loop's seeds 7 + s + k repeated four of five networks between repeats): the "
+    "half-width 6.6-30.4 SE below 6 on sets 0 and 180000-210000, 10.8-36.8 SE on sets "
+    "610000-650000 and 710000-750000 (first used then). The positive control (reported) "
+    "weakened with per-fold initial weights: its lower 95 % end fell below 0 on 3 of these "
+    "15 sets"
 )
 
 
