@@ -153,15 +153,21 @@ def cross_validate_replicas(
             train_rows=[train_rows[k] for k in chosen],
             verbose=False,
         )
-        rows = np.concatenate([test_rows[k] for k in chosen])  # these folds' test rows
-        for m in range(len(models)):
-            outputs = fitted.predict(x_all[rows], model=m)
-            at = 0
-            for k in chosen:
-                mine = slice(at, at + len(test_rows[k]))
-                scores[m, k] = _score(outputs[first + k][mine], y_all[test_rows[k]], task)
-                at += len(test_rows[k])
+        _score_chosen_folds(scores, fitted, x_all, y_all, test_rows, chosen, first, task)
     return scores
+
+
+def _score_chosen_folds(scores, fitted, x_all, y_all, test_rows, chosen, first, task) -> None:
+    """Fill ``scores[m, k]`` for the folds ``chosen``: each model predicts these folds' test
+    rows once, and fold k's replica (seed ``first + k``) is scored on its own rows."""
+    rows = np.concatenate([test_rows[k] for k in chosen])
+    for m in range(scores.shape[0]):
+        outputs = fitted.predict(x_all[rows], model=m)
+        at = 0
+        for k in chosen:
+            mine = slice(at, at + len(test_rows[k]))
+            scores[m, k] = _score(outputs[first + k][mine], y_all[test_rows[k]], task)
+            at += len(test_rows[k])
 
 
 def _fold_blocks(X: np.ndarray, y_model: np.ndarray, splitter):
@@ -326,9 +332,15 @@ def keras_tutorial_cv(
         seed=seed,
         network_seed=network_seed,
     )
+    table = _tidy_scores(setups, scores, verbose)
+    _log(verbose, f"  ({len(setups)} models × {folds} folds in {time.perf_counter() - t0:.1f} s)")
+    return table
+
+
+def _tidy_scores(names, scores: np.ndarray, verbose: bool) -> pd.DataFrame:
+    """One row per (model, fold) from scores of shape (models, folds)."""
     rows = []
-    for name, own in zip(setups, scores, strict=True):
+    for name, own in zip(names, scores, strict=True):
         rows += [{"model": name, "fold": k + 1, "accuracy": s} for k, s in enumerate(own)]
         _log(verbose, f"  {name}: {own.mean():.4f} ± {own.std(ddof=1):.4f}")
-    _log(verbose, f"  ({len(setups)} models × {folds} folds in {time.perf_counter() - t0:.1f} s)")
     return pd.DataFrame(rows)
