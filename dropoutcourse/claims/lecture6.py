@@ -5,7 +5,7 @@
   T = 50 passes of ``layers.mc_predict`` on a grid over [−0.5, 1.5]. The band widens away from the data; it is *epistemic only* (the
   spread of the thinned networks, no observation noise τ⁻¹), so it misses noisy training
   points; and it costs T forward passes instead of one.
-* ``mc_predict_batchnorm`` — the same task, a BatchNorm network trained with Keras ``fit``:
+* ``mc_predict_batchnorm`` — the same task, a BatchNorm network per seed (``fit_replicas``):
   ``model(x, training=True)`` averages to the wrong prediction, ignores the input when it
   predicts one point at a time and overwrites BatchNorm's moving statistics;
   ``layers.mc_predict`` does none of that.
@@ -240,7 +240,7 @@ MC_BAND_CLAIM = Claim(
 
 # --------------------------------------------------------------------------- BatchNorm pitfall
 
-#: The BatchNorm network of lecture 6 §1 (Keras ``fit``: the 20 points repeated 25×).
+#: The BatchNorm network of lecture 6 §1 (the 20 points repeated 25×, 20 epochs in batches of 50).
 BN_NET = dict(hidden=(64, 64), hidden_rate=0.1, repeat=25, epochs=20, batch_size=50, n_samples=50)
 #: x = −0.5, 0.5, 1.5: the grid points predicted one at a time with ``training=True``.
 SINGLE_POINTS = (0, 100, 200)
@@ -250,16 +250,19 @@ def _rms(a, b) -> float:
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
 
 
-def _bn_network(seed: int):
-    """Lecture 6 §1's BatchNorm network, trained with Keras ``fit`` on seed ``seed``'s sample."""
-    import keras
-
+def _bn_networks(seeds: list[int]):
+    """Lecture 6 §1's BatchNorm network, one replica per seed, each trained on its own sample
+    (the 20 points of seed ``seed``, repeated 25×) in one :func:`fit_replica_models` run:
+    ``(seed, network)`` pairs from :meth:`~dropoutcourse.FittedReplicas.each_replica`."""
+    import dropoutcourse
     from dropoutcourse import data, models
 
-    s = BN_NET
-    wave = data.make_polynomial(n_train=MC_BAND["n_train"], noise=MC_BAND["noise"], seed=seed)
-    keras.utils.set_random_seed(seed)
-    net = models.mlp(
+    s, n = BN_NET, MC_BAND["n_train"] * BN_NET["repeat"]
+    waves = [
+        data.make_polynomial(n_train=MC_BAND["n_train"], noise=MC_BAND["noise"], seed=seed)
+        for seed in seeds
+    ]
+    model = models.mlp(
         1,
         0,
         hidden=s["hidden"],
@@ -267,16 +270,19 @@ def _bn_network(seed: int):
         batch_norm=True,
         optimizer="adam",
         learning_rate=0.01,
-        seed=seed,
+        seed=None,  # each replica's own initial weights, from its seed
     )
-    net.fit(
-        np.tile(wave.x_train, (s["repeat"], 1)),
-        np.tile(wave.y_train, s["repeat"]),
+    fitted = dropoutcourse.fit_replica_models(
+        model,
+        np.concatenate([np.tile(w.x_train, (s["repeat"], 1)) for w in waves]),
+        np.concatenate([np.tile(w.y_train, s["repeat"]) for w in waves]),
+        seeds=seeds,
         epochs=s["epochs"],
         batch_size=s["batch_size"],
-        verbose=0,
+        train_rows=[np.arange(r * n, (r + 1) * n) for r in range(len(seeds))],
+        verbose=False,
     )
-    return net
+    return fitted.each_replica()
 
 
 def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
@@ -294,8 +300,9 @@ def bn_pitfall_experiment(seeds: list[int]) -> pd.DataFrame:
     n_samples = BN_NET["n_samples"]
     grid = mc_grid()
     rows = []
-    for seed in seeds:  # one network per seed, so each seed draws its own noisy sample too
-        net = _bn_network(seed)
+    # one network per seed, so each seed draws its own noisy sample too; each is used up
+    # (the naive calls change it) before the next replica's weights are loaded
+    for seed, net in _bn_networks(seeds):
         det = net.predict(grid, verbose=0)[:, 0]
         before = net.get_layer("bn1").moving_mean.numpy().copy()
         good, spread = layers.mc_predict(net, grid, n_samples=n_samples, seed=seed)
