@@ -298,9 +298,12 @@ def test_deck_numbers_are_rendered_from_the_claims(deck):
     left = claim_numbers.PLACEHOLDER.findall(text)
     assert not left, f"{deck.stem}.html has unrendered placeholders: {left[:3]}"
     rendered = json.loads((BUILD / "numbers.json").read_text(encoding="utf-8")).get(deck.name, {})
+    results = {}  # one claims.run per claim (a run re-times the claims that measure a cost)
     for m in claim_numbers.PLACEHOLDER.finditer(deck.read_text(encoding="utf-8")):
         name, key, fmt = m.groups()
-        result = claims.run(name)  # the cached run under `make test`; otherwise a fresh one
+        if name not in results:  # the cached run under `make test`; otherwise a fresh one
+            results[name] = claims.run(name)
+        result = results[name]
         assert result.holds, f"{deck.name} quotes claim {name!r}, which does not hold"
         expected = claim_numbers.format_number(result.numbers[key], fmt)
         assert rendered.get(m.group(0)) == expected, (m.group(0), rendered.get(m.group(0)))
