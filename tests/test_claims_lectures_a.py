@@ -180,3 +180,37 @@ def test_lecture4_dropout_shrinkage_grows_monotonically_with_rate():
 
 # Lecture 4's regulariser table (Bernoulli vs Gaussian, L2, max-norm, the rate) is the claim
 # `regularisers` of dropoutcourse.claims.lecture4, run by tests/test_claims.py.
+
+
+def test_lecture4_arms_are_the_notebooks_keras_network_with_each_regulariser():
+    """``claims.lecture4.arm_model``: the flagship MLP of the notebook's ``build`` with the
+    arm's noise layer, L2 penalty or max-norm constraint, and nothing else."""
+    import keras
+
+    from dropoutcourse.claims import lecture4
+
+    def described(label):
+        model = lecture4.arm_model(label)
+        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        noise = [
+            (type(layer).__name__, layer.rate)
+            for layer in model.layers
+            if isinstance(layer, keras.layers.Dropout | keras.layers.GaussianDropout)
+        ]
+        penalties = {
+            None if r is None else round(float(r.l2), 6)
+            for r in (d.kernel_regularizer for d in dense)
+        }
+        norms = [getattr(d.kernel_constraint, "max_value", None) for d in dense]
+        units = [d.units for d in dense]
+        return units, noise, penalties, norms, model.optimizer.learning_rate.numpy()
+
+    assert described("none") == ([256, 256, 10], [], {None}, [None] * 3, np.float32(0.01))
+    assert described("gaussian 0.5")[1] == [("GaussianDropout", 0.5)] * 2
+    assert described("rate 0.8")[1] == [("Dropout", 0.8)] * 2
+    assert described("L2 3e-3")[2] == {3e-3}
+    assert described("dropout 0.5 + max-norm 1")[1:4] == (
+        [("Dropout", 0.5)] * 2,
+        {None},
+        [1.0, 1.0, None],  # hidden units only, as the paper (and the engine) constrain them
+    )

@@ -13,11 +13,11 @@ instead of taking turns (lecture 7's notebook: 95 s before, 63 s after, without 
 an interleaved A/B, see ``benchmarks/README.md``). Lectures 5, 6, 7 and 8 use it, the
 child on one core (``cores=1``) but in lecture 8, whose kernel only waits on its claims.
 Lecture 5's CNN claim runs on the hand-written ``cnn_engine`` and still gains: its own cells
-leave a core idle. Lectures 1 and 4 do not use it: their claims run on the hand-written
-engine, which keeps both cores busy. Lecture 4's wall time stayed the same
-(163 s vs 167 s) and its own cells ran three times slower; lecture 1's went from about 90 s
-to 75 s, but its two hands-on ``fit`` cells from 9-11 s to 16-17 s, over the 15 s they may
-take. Lectures 2 and 3 need it less: their claims are short next to their own cells.
+leave a core idle. Lectures 1 and 4 do not use it: their claims keep both cores busy
+(lecture 1's on the hand-written engine; lecture 4's 170 networks of 256 units on
+``fit_replicas``, compute-bound). Lecture 4's wall time stayed the same (163 s vs 167 s, on
+the engine) and its own cells ran three times slower; lecture 1's went from about 90 s to
+75 s, but its two hands-on ``fit`` cells from 9-11 s to 16-17 s, over the 15 s they may take. Lectures 2 and 3 need it less: their claims are short next to their own cells.
 
 Without ``$DROPOUTCOURSE_CLAIMS_CACHE`` a folder for this session is made (in the system's
 temporary folder) and set in this process' environment, so the notebook's ``claims.run``
