@@ -214,3 +214,25 @@ def test_lecture4_arms_are_the_notebooks_keras_network_with_each_regulariser():
         {None},
         [1.0, 1.0, None],  # hidden units only, as the paper (and the engine) constrain them
     )
+
+
+def test_lecture4_arms_with_the_same_layers_start_from_the_same_weights():
+    """What NB04 says of the claim's pairing: per seed, arms with the same layers (the noise
+    arms; the arms without a noise layer) start from identical weights, while "none" and
+    "dropout 0.5" share only the first layer's (the noise layers take seeds in between)."""
+    from dropoutcourse.claims import lecture4
+    from dropoutcourse.replica_fit.initial import seeded_initial_values
+
+    def weights(label, seed=3):
+        return seeded_initial_values(lecture4.arm_model(label), seed)[0]
+
+    def same(a, b):
+        return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=False))
+
+    noisy = weights("dropout 0.5")
+    assert same(noisy, weights("gaussian 0.5")) and same(noisy, weights("rate 0.2"))
+    plain = weights("none")
+    assert same(plain, weights("L2 3e-3")) and same(plain, weights("max-norm 1"))
+    assert np.array_equal(plain[0], noisy[0])  # the first hidden kernel
+    assert not np.array_equal(plain[2], noisy[2])  # the second one: other draws
+    assert not same(weights("none", seed=4), plain)  # the seed decides

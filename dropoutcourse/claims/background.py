@@ -17,7 +17,8 @@ leave a core idle. Lectures 1 and 4 do not use it: their claims keep both cores 
 (lecture 1's on the hand-written engine; lecture 4's 170 networks of 256 units on
 ``fit_replicas``, compute-bound). Lecture 4's wall time stayed the same (163 s vs 167 s, on
 the engine) and its own cells ran three times slower; lecture 1's went from about 90 s to
-75 s, but its two hands-on ``fit`` cells from 9-11 s to 16-17 s, over the 15 s they may take. Lectures 2 and 3 need it less: their claims are short next to their own cells.
+75 s, but its two hands-on ``fit`` cells from 9-11 s to 16-17 s, over the 15 s they may take.
+Lectures 2 and 3 need it less: their claims are short next to their own cells.
 
 Without ``$DROPOUTCOURSE_CLAIMS_CACHE`` a folder for this session is made (in the system's
 temporary folder) and set in this process' environment, so the notebook's ``claims.run``

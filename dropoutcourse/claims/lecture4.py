@@ -106,7 +106,11 @@ def arm_model(label: str, n_features: int = 40, n_classes: int = 10):
 
 
 def _scores(part: str, proba: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Cross-entropy (without the L2 penalty) and accuracy of softmax outputs ``proba``."""
+    """Cross-entropy (without the L2 penalty) and accuracy of softmax outputs ``proba``.
+
+    Not :func:`dropoutcourse.uncertainty.negative_log_likelihood`: that one refuses NaN, and a
+    replica that diverges must reach the decision rule as NaN (a failing check), as it did
+    on the engine, not stop the experiment."""
     picked = np.clip(proba[np.arange(len(y)), y].astype("float64"), 1e-7, 1.0)  # Keras' clip
     return {
         f"{part}_loss": float(-np.log(picked).mean()),
