@@ -1,7 +1,9 @@
 """The experiments the lectures quote, each returning a tidy pandas DataFrame.
 
-Every experiment trains many replicas (settings × seeds) in one compiled computation through
-:func:`dropoutcourse.engine.train_replicas`, so that the default settings (≥ 5 seeds) run in
+Every experiment trains many replicas (settings × seeds) in one compiled computation: each
+setting is a Keras model (:func:`dropoutcourse.models.mlp`), and
+:func:`dropoutcourse.config_fit.fit_configs` trains every seed of every setting with
+:func:`dropoutcourse.fit_replica_models`, so that the default settings (≥ 5 seeds) run in
 under a minute on a 2-core CPU. ``full=True`` switches to larger, more paper-like settings
 (used by ``python -m dropoutcourse reproduce --full``). Draw the results with
 :mod:`dropoutcourse.plots`; summarise them with :func:`summarize`.
@@ -108,20 +110,18 @@ def _load(data, *, name: str, train_size: int, seed: int = 0):
 
 
 def _train(data, configs, *, hidden, epochs, verbose, final_only=False, **kwargs):
-    from dropoutcourse import engine
+    """Every config trained as its Keras model (:func:`dropoutcourse.config_fit.fit_configs`)."""
+    from dropoutcourse.config_fit import fit_configs
 
     settings = {**TRAINING, **kwargs}
     if final_only:
-        # only the last epoch is reported: skip the per-epoch evaluation (about half the work;
-        # training itself is identical)
+        # only the last epoch is reported: skip the per-epoch scoring
         settings.setdefault("eval_every", epochs)
-    return engine.train_replicas(
-        data, configs, hidden=hidden, epochs=epochs, verbose=verbose, **settings
-    )
+    return fit_configs(data, configs, hidden=hidden, epochs=epochs, verbose=verbose, **settings)
 
 
 def _final_rows(data, configs, hidden, epochs: int, train_kwargs: dict) -> pd.DataFrame:
-    """The final rows (one per replica) of one quiet engine call that evaluates only at the end."""
+    """The final rows (one per replica) of one quiet run that scores only at the end."""
     result = _train(
         data,
         configs,
@@ -280,11 +280,11 @@ def rate_sweep(
     ``mode="n_fixed"``: every net has ``base_units`` units per hidden layer (default 128).
     ``mode="pn_fixed"``: a net with rate r has ``round(base_units / (1 − r))`` units per
     hidden layer (default base 32, so 32 … 320 units), so that the expected number of *kept*
-    units (the paper's p·n) is ``base_units`` for every rate. One engine call per width.
+    units (the paper's p·n) is ``base_units`` for every rate. One computation per width.
     Default data: digits, 300 training examples, 60 epochs (200 with ``full``).
 
     Returns final rows (one per replica) with ``mode, units, hidden_rate, seed, test_acc,
-    test_loss, train_acc, train_loss`` and the engine's other columns.
+    test_loss, train_acc, train_loss`` and the other columns of a history row.
 
     Rate 0.9 may not train at all with the default learning rate (``untrained_rates`` finds
     such rates); the paper's small-p nets train because they use max-norm and larger steps.
@@ -343,10 +343,10 @@ def data_size_sweep(
     same ones for every rate, so the comparison stays paired, and the spread covers the
     sample). Each size gets about the same number of parameter *updates* (``updates``,
     default 500, 2000 with ``full``; epochs = updates / batches per epoch, at most
-    ``max_epochs``), so tiny sets are not starved of training: one engine call per size (in a
+    ``max_epochs``), so tiny sets are not starved of training: one computation per size (in a
     single call every replica would pay for the largest set's steps). Default data: digits.
     ``input_rate`` applies to the dropout runs only. Use :func:`dropout_gain` for the
-    per-seed difference. Columns: the engine's final rows plus ``epochs``. With equal
+    per-seed difference. Columns: the final history rows plus ``epochs``. With equal
     updates the largest sets get few epochs, where dropout nets (slower to train) are not
     converged; on digits this is the claim ``digits_gain_is_small``.
     """
@@ -414,10 +414,11 @@ def mc_vs_weight_scaling(
 ) -> pd.DataFrame:
     """Paper Figure 11: Monte-Carlo model averaging over k thinned nets vs weight scaling.
 
-    Trains one dropout net per seed (one engine call; default the :func:`compare` set-up:
-    MNIST-1D, 1000 examples, 50 epochs), then for each k and repetition averages the class
+    Trains one dropout net per seed (one ``fit_replica_models`` run; default the
+    :func:`compare` set-up: MNIST-1D, 1000 examples, 50 epochs), then for each k and
+    repetition averages the class
     probabilities of k random thinned nets on the test set
-    (``predict_proba(mc_samples=k)``) and compares its error with the single deterministic
+    (``uncertainty_demos.mc_sample_probs``) and compares its error with the single deterministic
     weight-scaled pass. Columns: ``seed, replica, k, repeat, mc_error, ws_error``.
 
     What this shows, with its decision rule and on several seed sets, is the claim
@@ -433,41 +434,56 @@ def mc_vs_weight_scaling(
     repeats = check_positive_int(repeats, "repeats")
     data = _load(data, name="mnist1d", train_size=1000)
     epochs = check_positive_int(epochs if epochs is not None else (150 if full else 50), "epochs")
-    configs = _configs({f"dropout {rate:g}": {"hidden_rate": rate}}, seeds)
-    result = _train(
-        data,
-        configs,
-        hidden=_hidden(hidden),
-        epochs=epochs,
-        verbose=verbose,
-        final_only=True,
-        **train_kwargs,
-    )
-    y = np.asarray(data.y_test)
-    ws = result.predict_proba(data.x_test, mc_samples=0)
-    ws_error = (ws.argmax(-1) != y[None, :]).mean(axis=1)
-    rows = _mc_rows(result, data, y, ks, repeats, seeds, ws_error, verbose)
+    fitted = _fit_dropout_net(data, rate, seeds, _hidden(hidden), epochs, verbose, train_kwargs)
+    rows = []
+    for i, (seed, net) in enumerate(fitted.each_replica()):
+        rows += _mc_rows(net, seed, i, data, ks, repeats)
+        _log(verbose, f"  MC passes of seed {seed} done")
     return pd.DataFrame(rows)
 
 
-def _mc_rows(result, data, y, ks, repeats, seeds, ws_error, verbose) -> list[dict]:
+def _fit_dropout_net(data, rate, seeds, hidden, epochs, verbose, train_kwargs):
+    """One Keras MLP with hidden dropout ``rate`` per seed (``fit_replica_models``)."""
+    from dropoutcourse.config_fit import config_model
+    from dropoutcourse.engine import ReplicaConfig
+    from dropoutcourse.replica_fit import fit_replica_models
+
+    settings = {**TRAINING, **train_kwargs}
+    batch_size = check_positive_int(settings.pop("batch_size"), "batch_size")
+    n_inputs = int(np.prod(np.shape(data.x_train)[1:]))
+    config = ReplicaConfig(hidden_rate=rate)
+    model = config_model(config, n_inputs, data.n_classes, hidden=hidden, **settings)
+    x = np.asarray(data.x_train, np.float32).reshape(len(data.x_train), -1)
+    return fit_replica_models(
+        model, x, data.y_train, seeds=seeds, epochs=epochs, batch_size=batch_size, verbose=verbose
+    )
+
+
+def _mc_rows(net, seed: int, replica: int, data, ks, repeats) -> list[dict]:
+    """One network's rows: for each k and repetition, the error of the average of k thinned
+    passes on the test set, next to the error of its one weight-scaled pass."""
+    from dropoutcourse.uncertainty_demos import mc_sample_probs
+
+    x = np.asarray(data.x_test, np.float32).reshape(len(data.x_test), -1)
+    y = np.asarray(data.y_test)
+    ws_error = float((np.asarray(net(x, training=False)).argmax(-1) != y).mean())
     rows = []
     for rep in range(repeats):
         for k in ks:
-            proba = result.predict_proba(data.x_test, mc_samples=k, seed=10_000 * (rep + 1) + k)
-            mc_error = (proba.argmax(-1) != y[None, :]).mean(axis=1)
-            for i, s in enumerate(seeds):
-                rows.append(
-                    dict(
-                        seed=s,
-                        replica=i,
-                        k=k,
-                        repeat=rep,
-                        mc_error=float(mc_error[i]),
-                        ws_error=float(ws_error[i]),
-                    )
+            # masks from the replica's seed, the repetition and k: every draw its own
+            stream = (1000 * seed + 101 * rep + k) % 2**31
+            proba = mc_sample_probs(net, x, k, seed=stream).mean(0)
+            mc_error = float((proba.argmax(-1) != y).mean())
+            rows.append(
+                dict(
+                    seed=seed,
+                    replica=replica,
+                    k=k,
+                    repeat=rep,
+                    mc_error=mc_error,
+                    ws_error=ws_error,
                 )
-        _log(verbose, f"  MC repetition {rep + 1}/{repeats} done")
+            )
     return rows
 
 

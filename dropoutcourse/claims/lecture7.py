@@ -197,6 +197,7 @@ def data_size_experiment(seeds: list[int]) -> pd.DataFrame:
             batch_size=s["batch_size"],
             validation_data=(d.x_test, d.y_test),
             validation_freq=SIZE_EPOCHS[n],  # only the final numbers are read
+            shared_start=True,  # paired by seed: the dropout network starts from the plain one's
             verbose=False,
         )
         frames.append(runs[runs["epoch"] == runs["epoch"].max()].assign(train_size=n))

@@ -87,7 +87,10 @@ def _trained(seeds: tuple[int, ...]):
     all_members = [m for seed in seeds for m in member_seeds(seed, s["members"])]
     # the networks are only called (predictions), never fitted or evaluated again
     plain_fitted = dropoutcourse.fit_replica_models(plain, x, y, seeds=all_members, **fit)
-    drop_fitted = dropoutcourse.fit_replica_models(drop, x, y, seeds=list(seeds), **fit)
+    # shared_start: each seed's dropout network starts from its plain network's weights
+    drop_fitted = dropoutcourse.fit_replica_models(
+        drop, x, y, seeds=list(seeds), shared_start=plain, **fit
+    )
     return d, (x_val, y_val), plain_fitted, drop_fitted
 
 

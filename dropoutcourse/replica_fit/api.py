@@ -17,7 +17,7 @@ checks that the two agree in distribution.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -30,7 +30,7 @@ from dropoutcourse._validate import (
     check_same_length,
     check_seeds,
 )
-from dropoutcourse.replica_fit.initial import continue_from, random_state_kept
+from dropoutcourse.replica_fit.initial import continue_from, random_state_kept, share_start
 from dropoutcourse.replica_fit.loop import EpochProgram, quiet_vectorization, replica_outputs
 from dropoutcourse.replica_fit.random_ops import vectorizable_random
 from dropoutcourse.replica_fit.stack import (
@@ -279,9 +279,16 @@ def fit_replica_models(
     validation_freq: int | Sequence[int] = 1,
     train_rows: Sequence[Sequence[int]] | None = None,
     start_from: FittedReplicas | None = None,
+    shared_start: bool | keras.Model = False,
     verbose: bool = True,
+    on_epoch_end: Callable[[int, FittedReplicas], None] | None = None,
 ) -> FittedReplicas:
-    """Like :func:`fit_replicas`, and also keep the trained replicas (``.models()``)."""
+    """Like :func:`fit_replicas`, and also keep the trained replicas (``.models()``).
+
+    ``on_epoch_end(epoch, replicas)``, if given, is called after every epoch (1-based) with
+    the replicas as trained so far (their history not yet filled in), e.g. to score them in
+    inference mode on more sets than the validation data: ``replicas.predict(x)``.
+    """
     models = _as_models(model)
     seeds = check_seeds(seeds)
     epochs = check_positive_int(epochs, "epochs")
@@ -296,6 +303,12 @@ def fit_replica_models(
     groups = group_replicas(models, seeds)
     padded = _check_unequal_rows(groups, own)
     run = 1 if start_from is None else _continued(groups, start_from)
+    if not isinstance(shared_start, bool | keras.Model):
+        raise TypeError(f"shared_start must be True, False or a keras.Model, got {shared_start!r}")
+    if shared_start is not False:
+        if start_from is not None:
+            raise ValueError("shared_start starts a first run; start_from continues one")
+        share_start(groups, _uncompiled(models[0] if shared_start is True else shared_start))
     program = EpochProgram(groups, x, y, batch_size, padded)
     rows, bar = [], _progress(epochs, verbose)
     with quiet_vectorization(), vectorizable_random():
@@ -304,6 +317,8 @@ def fit_replica_models(
             sums = [s.numpy() for s in program.train_epoch(order, valid)]
             val_means = None if val is None or epoch not in validated else program.evaluate(*val)
             rows += _rows(groups, sums, sizes, val_means, epoch, len(models) > 1)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, FittedReplicas(pd.DataFrame(), groups, run))
             if bar is not None:
                 bar.update(1)
     if bar is not None:
@@ -337,6 +352,7 @@ def fit_replicas(
     validation_freq: int | Sequence[int] = 1,
     train_rows: Sequence[Sequence[int]] | None = None,
     start_from: FittedReplicas | None = None,
+    shared_start: bool | keras.Model = False,
     verbose: bool = True,
 ) -> pd.DataFrame:
     """Train one independent replica of a compiled Keras ``model`` per seed, all at once.
@@ -361,6 +377,12 @@ def fit_replicas(
     starts from its trained weights (and moving statistics and mask streams) with a fresh
     optimizer and fresh shuffles, e.g. to switch dropout off after some epochs (``Dropout``
     rates may differ between the two runs as long as both are above 0 or both 0).
+    ``shared_start=True`` (with a list of models whose weights have the same shapes, e.g. one
+    without and one with dropout): each seed's replicas all start from the initial weights
+    of model 0's replica, so that a paired comparison by seed differs only in the models'
+    differences, not in their starting points (a loop of ``fit`` would draw other weights
+    for a model with other layers). A model instead of True: the weights that model gets
+    for each seed (e.g. the network without dropout, whatever the list holds).
     """
     return fit_replica_models(
         model,
@@ -373,5 +395,6 @@ def fit_replicas(
         validation_freq=validation_freq,
         train_rows=train_rows,
         start_from=start_from,
+        shared_start=shared_start,
         verbose=verbose,
     ).history

@@ -27,7 +27,7 @@ import numpy as np
 from keras.src.initializers.random_initializers import RandomInitializer
 from keras.src.random import seed_generator
 
-__all__ = ["initial_values", "random_state_kept", "seeded_initial_values"]
+__all__ = ["initial_values", "random_state_kept", "seeded_initial_values", "share_start"]
 
 Values = tuple[list[np.ndarray], list[np.ndarray]]  # (trainable, non-trainable)
 
@@ -172,3 +172,26 @@ def continue_from(groups: Sequence, previous: Sequence) -> None:
                     array[r] = value
             for variable, array in zip(getattr(group, kind), stacked, strict=True):
                 variable.assign(array)
+
+
+def share_start(groups: Sequence, reference: keras.Model) -> None:
+    """Start every replica from the initial weights ``reference`` gets for its seed.
+
+    Common random numbers for a paired comparison: models that differ only in layers without
+    weights (dropout with and without) then start from the same weights for each seed, as
+    their data order is the same, and their runs differ only in what the models differ in.
+    """
+    seeds = sorted({s for group in groups for s in group.seeds})
+    start = dict(zip(seeds, (t for t, _ in initial_values(reference, seeds)), strict=True))
+    for group in groups:
+        stacked = [np.array(v.value) for v in group.trainable]
+        for r, (m, s) in enumerate(zip(group.model_index, group.seeds, strict=True)):
+            if [v.shape for v in start[s]] != [a.shape[1:] for a in stacked]:
+                raise ValueError(
+                    "shared_start needs weights of the same shapes in every model; "
+                    f"model {m}'s differ from those of the start"
+                )
+            for array, value in zip(stacked, start[s], strict=True):
+                array[r] = value
+        for variable, array in zip(group.trainable, stacked, strict=True):
+            variable.assign(array)

@@ -97,7 +97,12 @@ def replica_outputs(group: ReplicaGroup, x: np.ndarray) -> np.ndarray:
     One vectorised call for all replicas of ``group``: what calling each replica's network on
     ``x`` gives (up to float rounding), without a Keras call per replica.
     """
-    compiled = tf.function(lambda rows: _outputs(group, rows), reduce_retracing=True)
+    # traced once per group: a study may ask for the outputs after every epoch
+    if "outputs" not in group.compiled:
+        group.compiled["outputs"] = tf.function(
+            lambda rows: _outputs(group, rows), reduce_retracing=True
+        )
+    compiled = group.compiled["outputs"]
     chunks = [
         compiled(tf.constant(x[start : start + EVAL_CHUNK]))
         for start in range(0, len(x), EVAL_CHUNK)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -52,6 +52,7 @@ class ReplicaGroup:
     optimizer: keras.optimizers.Optimizer
     objective: Objective
     constraints: list  # per trainable variable: its constraint or None
+    compiled: dict = field(default_factory=dict, repr=False)  # traced functions, by purpose
 
     @property
     def n_replicas(self) -> int:

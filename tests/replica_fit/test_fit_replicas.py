@@ -395,3 +395,44 @@ def test_start_from_refuses_what_it_cannot_continue():
         fit_replicas(mlp(0.0), X, Y, seeds=[4], epochs=1, start_from=first, verbose=False)
     with pytest.raises(TypeError, match="start_from must be"):
         fit_replicas(mlp(), X, Y, seeds=[4], epochs=1, start_from=first.history, verbose=False)
+
+
+def _weights(fitted, model: int) -> dict[int, list[np.ndarray]]:
+    return {s: m.get_weights() for s, m in fitted.models(model, compiled=False).items()}
+
+
+def test_shared_start_gives_each_seed_one_set_of_initial_weights():
+    """At learning rate 0 the weights stay where they started: with ``shared_start`` a model
+    without dropout and one with dropout start from the same weights for each seed (without
+    it, the dropout layer's seed generator shifts the draws of the layer after it)."""
+    models = [mlp(0.0, lr=0.0), mlp(0.5, lr=0.0)]
+    kwargs = dict(seeds=[4, 9], epochs=1, verbose=False)
+    shared = fit_replica_models(models, X, Y, shared_start=True, **kwargs)
+    plain, dropped = _weights(shared, 0), _weights(shared, 1)
+    for seed in (4, 9):
+        for a, b in zip(plain[seed], dropped[seed], strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(plain[4][0], plain[9][0])  # seeds still differ
+    own = fit_replica_models(models, X, Y, **kwargs)
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(_weights(own, 0)[4], _weights(own, 1)[4], strict=True)
+    )
+    # model 0 itself starts where it would alone; a model passed instead gives its own draws
+    for a, b in zip(_weights(own, 0)[4], plain[4], strict=True):
+        np.testing.assert_array_equal(a, b)
+    given = fit_replica_models(models, X, Y, shared_start=mlp(0.5), **kwargs)
+    for index in (0, 1):
+        for a, b in zip(_weights(given, index)[9], _weights(own, 1)[9], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_shared_start_refuses_other_shapes_and_continued_runs():
+    with pytest.raises(ValueError, match="model 1's differ from those of the start"):
+        fit_replicas([mlp(), mlp(width=8)], X, Y, seeds=[4], epochs=1, shared_start=True,
+                     verbose=False)  # fmt: skip
+    with pytest.raises(TypeError, match="shared_start"):
+        fit_replicas(mlp(), X, Y, seeds=[4], epochs=1, shared_start="yes", verbose=False)
+    first = fit_replica_models(mlp(), X, Y, seeds=[4], epochs=1, verbose=False)
+    with pytest.raises(ValueError, match="shared_start"):
+        fit_replicas(mlp(), X, Y, seeds=[4], epochs=1, start_from=first, shared_start=True,
+                     verbose=False)  # fmt: skip
