@@ -79,7 +79,7 @@ reproduce: $(STAMP)
 	$(BIN)/python -m dropoutcourse reproduce --out results/
 
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/engine_speed.py
+	$(BIN)/python benchmarks/fit_replicas_speed.py
 	$(BIN)/python benchmarks/notebook_budget.py
 
 clean:

@@ -8,8 +8,7 @@ Two workloads, each timed side by side in this one run (the same machine state f
    a 64-256-256-10 MLP on 300 digits, 100 epochs, batch 32, SGD lr 0.01 with momentum 0.9,
    validation every epoch. ``fit_replicas`` gets the list of 10 models (one per rate) and 5
    seeds; the loop times ``--fit-subset`` configurations (default 5, spread over the rates)
-   and extrapolates linearly to 50, as ``engine_speed.py`` does. The hand-written replica
-   engine (``engine.train_replicas``) is timed too, for reference.
+   and extrapolates linearly to 50.
 
 Run:  .venv/bin/python benchmarks/fit_replicas_speed.py [--quick] [--skip-sweep]
 Wall times depend on what else runs on the machine; CPU times (all threads) are printed too.
@@ -97,8 +96,6 @@ def eight_seeds(data, epochs):
 def sweep(data, epochs, subset, hidden):
     import keras
 
-    from dropoutcourse.engine import ReplicaConfig, train_replicas
-
     def build(rate):
         return mlp(data, hidden, rate, lambda: keras.optimizers.SGD(0.01, momentum=0.9))
 
@@ -108,10 +105,6 @@ def sweep(data, epochs, subset, hidden):
     picked = pairs[:: len(pairs) // subset][:subset]
     accs, lw, lc = clock(lambda: fit_loop(build, data, picked, epochs))
     report("50 configs", 50, runs, w, c, lw, lc, scale=len(pairs) / len(picked))
-    configs = [ReplicaConfig(hidden_rate=r, seed=s) for r, s in pairs]
-    _, ew, ec = clock(lambda: train_replicas(data, configs, hidden=hidden, epochs=epochs,
-                                             learning_rate=0.01, verbose=False))  # fmt: skip
-    print(f"   engine (reference): {ew:7.1f} s wall, {ec:7.1f} s CPU for the same 50")
     same = runs.set_index(["model", "seed"]).loc[[(rates.index(r), s) for r, s in picked]]
     print(f"   sanity: mean final val accuracy on the {len(picked)} timed configs: replicas "
           f"{same.val_accuracy.mean():.3f}, loop {np.mean(accs):.3f}")  # fmt: skip

@@ -6,7 +6,7 @@ unit (as in Keras). The 2014 paper's ``p`` (and CS231n's ``p``, deeplearning.ai'
 :func:`dropoutcourse.reference.keep_prob_to_rate`.
 
 Importing this package is cheap: TensorFlow is imported only by the modules that need it
-(``layers``, ``models``, ``engine``, ``experiments``), and it is prepared so that TensorFlow
+(``layers``, ``models``, ``experiments``), and it is prepared so that TensorFlow
 stays silent on stderr: ``TF_CPP_MIN_LOG_LEVEL=3`` hides its log messages, and an import hook
 (:mod:`dropoutcourse._quiet_tf`) hides the oneDNN notice that no log level hides. So import
 ``dropoutcourse`` before ``keras`` or ``tensorflow``. TensorFlow's oneDNN kernels stay on

@@ -1,10 +1,9 @@
-"""The training loop of the hand-written replica trainers: one for MLPs and CNNs alike.
+"""The training loop of the hand-written CNN replica trainer (:mod:`dropoutcourse.cnn_engine`).
 
-:mod:`dropoutcourse.engine` (MLPs) and :mod:`dropoutcourse.cnn_engine` (CNNs) differ only in
-their network: how a batch's loss is computed from the stacked weights. Everything else is
-here, once: the optimizers (Keras' SGD with momentum and Adam, applied to every replica's own
-slice), the gradient step, the compiled epoch (all mini-batch steps in one TensorFlow graph)
-and the Python loop over epochs with its progress bar. The random streams, batching and masks
+Its network says how a batch's loss is computed from the stacked weights; the rest is here:
+Keras' Adam applied to every replica's own slice, the gradient step, the compiled epoch (all
+mini-batch steps in one TensorFlow graph) and the Python loop over epochs with its progress
+bar. (The MLP experiments train Keras models with :func:`dropoutcourse.fit_replica_models`.) The random streams, batching and masks
 they share are in :mod:`dropoutcourse._replicas`.
 """
 
@@ -16,34 +15,7 @@ import numpy as np
 
 from dropoutcourse import _replicas
 
-__all__ = ["Adam", "Momentum", "EpochProgram", "train_epochs"]
-
-
-class Momentum:
-    """Keras' SGD with momentum (v ← m·v − lr·g; w ← w + v) on stacked replica weights."""
-
-    def __init__(self, params: Sequence, learning_rate: float, momentum: float) -> None:
-        import tensorflow as tf
-
-        self.params, self.lr, self.momentum = list(params), learning_rate, momentum
-        self.velocity = [tf.Variable(tf.zeros_like(p)) for p in self.params]
-
-    def apply(self, grads: Sequence, active=None) -> None:
-        """One step; ``active`` (bool, broadcastable) freezes replicas without a batch."""
-        import tensorflow as tf
-
-        pairs = zip(self.params, grads, self.velocity, strict=True)
-        if active is None:
-            # the fused kernel does exactly Keras' update in one pass over memory
-            for p, g, v in pairs:
-                tf.raw_ops.ResourceApplyKerasMomentum(
-                    var=p.handle, accum=v.handle, lr=self.lr, grad=g, momentum=self.momentum
-                )
-            return
-        for p, g, v in pairs:
-            v_new = self.momentum * v - self.lr * g
-            v.assign(tf.where(active, v_new, v))
-            p.assign(tf.where(active, p + v_new, p))
+__all__ = ["Adam", "EpochProgram", "train_epochs"]
 
 
 class Adam:

@@ -1,11 +1,12 @@
-"""What every replica trainer shares: random streams, Glorot init, batching, masks, Adam.
+"""What the hand-written replica trainer shares: random streams, Glorot init, batching, masks.
 
-The MLP engine (:mod:`dropoutcourse.engine`) and the CNN trainer
-(:func:`dropoutcourse.cnn_engine.train_cnn_replicas`) train R networks at once with weights
-stacked on a leading replica axis. Both draw everything a replica sees from *its own* seed
-(so a replica never depends on its neighbours, and equal seeds give equal draws: common random
-numbers), cut every epoch into Keras-style mini-batches (the last one smaller), and use the
-same Glorot initialisation, Adam step and dropout masks. Those pieces live here, once.
+The CNN trainer (:func:`dropoutcourse.cnn_engine.train_cnn_replicas`) trains R networks at
+once with weights stacked on a leading replica axis. It draws everything a replica sees from
+*its own* seed (so a replica never depends on its neighbours, and equal seeds give equal draws:
+common random numbers), cuts every epoch into Keras-style mini-batches (the last one smaller),
+and uses Glorot initialisation, Adam and inverted dropout masks; ``layers.DropBlock2D`` shares
+its DropBlock rule, and ``experiments.data_size_sweep`` its per-seed samples. Those pieces live
+here, once.
 """
 
 from __future__ import annotations

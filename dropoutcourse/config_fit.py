@@ -2,9 +2,11 @@
 
 The experiments of lectures 1 and 3 describe each network by a :class:`ReplicaConfig` (its
 dropout rates, L2, max-norm, training-set size, seed). Here every distinct setting becomes
-the Keras model :func:`dropoutcourse.models.mlp` builds for it, with unseeded layers, so
-that a replica is what ``keras.utils.set_random_seed(seed)``, building that model and
-``fit`` give: its initial weights, its data order and its masks come from its seed. All
+the Keras model :func:`dropoutcourse.models.mlp` builds for it, with unseeded layers: a
+replica's data order and masks come from its seed, as in a loop of
+``keras.utils.set_random_seed(seed)``, build, ``fit``; its initial weights are those the
+network *without* noise layers gets for that seed (``shared_start``), so that the configs of
+one seed are paired (a loop would give a network with dropout layers other draws). All
 replicas train in one computation (:func:`dropoutcourse.fit_replica_models`).
 
 The history is the experiments' own: after each evaluated epoch, the loss (the data loss,
@@ -28,13 +30,13 @@ from dropoutcourse._validate import (
     check_unit_interval,
 )
 from dropoutcourse.data import Dataset
-from dropoutcourse.engine import (  # the engine's settings, checks and history layout
-    _COLUMNS,
+from dropoutcourse.replica_config import (
+    HISTORY_COLUMNS,
     ReplicaConfig,
-    _check_configs,
-    _check_dataset,
-    _samples,
-    _warn_if_diverged,
+    check_configs,
+    check_dataset,
+    training_rows,
+    warn_if_diverged,
 )
 
 __all__ = ["ConfigRuns", "config_model", "fit_configs"]
@@ -207,9 +209,9 @@ def fit_configs(
     ``train_rows[r]`` of ``data.x_train`` (None: on its first ``train_size`` rows); configs
     with the same seed in one call must use the same rows. ``verbose``: a progress bar.
     """
-    _check_dataset(data)
+    check_dataset(data)
     hidden = tuple(check_positive_int(h, "hidden (each layer width)") for h in hidden)
-    configs = _check_configs(configs, hidden)
+    configs = check_configs(configs, hidden)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     eval_every = check_positive_int(eval_every, "eval_every")
@@ -218,7 +220,7 @@ def fit_configs(
         "learning_rate": check_positive_float(learning_rate, "learning_rate"),
         "momentum": check_unit_interval(momentum, "momentum"),
     }
-    sizes, own = _samples(configs, train_rows, len(data.x_train))
+    sizes, own = training_rows(configs, train_rows, len(data.x_train))
     rows = own if own is not None else [np.arange(n) for n in sizes]
     evaluated = {e for e in range(1, epochs + 1) if e % eval_every == 0 or e == epochs}
     scorer = _Scorer(data, evaluated)
@@ -233,7 +235,7 @@ def fit_configs(
             train_kwargs,
         )
     history = _history(configs, sizes, scorer.scores, sorted(evaluated))
-    _warn_if_diverged(history)
+    warn_if_diverged(history)
     return ConfigRuns(history, configs)
 
 
@@ -246,4 +248,4 @@ def _history(configs, sizes: list[int], scores: dict, epochs: list[int]) -> pd.D
         for r, (config, n) in enumerate(zip(configs, sizes, strict=True))
         for e in epochs
     ]
-    return pd.DataFrame(rows, columns=_COLUMNS)
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)

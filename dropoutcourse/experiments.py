@@ -135,7 +135,7 @@ def _final_rows(data, configs, hidden, epochs: int, train_kwargs: dict) -> pd.Da
 
 
 def _configs(variants: Mapping[str, Mapping], seeds: Sequence[int]) -> list:
-    from dropoutcourse.engine import ReplicaConfig
+    from dropoutcourse.replica_config import ReplicaConfig
 
     if not isinstance(variants, Mapping) or not variants:
         raise ValueError("variants must be a non-empty dict {label: ReplicaConfig fields}")
@@ -160,7 +160,7 @@ def summarize(df: pd.DataFrame, by: str | Sequence[str], metric: str = "test_acc
     """Mean, std (ddof=1), min, max and number of runs ``n`` of ``metric`` per group.
 
     Groups keep the order in which they first appear. Works on final rows (one per replica);
-    pass ``TrainResult.final()``-like rows, not a whole per-epoch history.
+    pass final rows (e.g. ``fit_configs(...).final()``), not a whole per-epoch history.
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
@@ -385,7 +385,7 @@ def data_size_sweep(
 def _size_configs(n: int, rates: Sequence[float], seeds: Sequence[int], input_rate: float) -> list:
     """One ``ReplicaConfig`` per (rate, seed) on the first ``n`` training examples, labelled
     ``rate r``; ``input_rate`` only where there is hidden dropout."""
-    from dropoutcourse.engine import ReplicaConfig
+    from dropoutcourse.replica_config import ReplicaConfig
 
     return [
         ReplicaConfig(
@@ -445,7 +445,7 @@ def mc_vs_weight_scaling(
 def _fit_dropout_net(data, rate, seeds, hidden, epochs, verbose, train_kwargs):
     """One Keras MLP with hidden dropout ``rate`` per seed (``fit_replica_models``)."""
     from dropoutcourse.config_fit import config_model
-    from dropoutcourse.engine import ReplicaConfig
+    from dropoutcourse.replica_config import ReplicaConfig
     from dropoutcourse.replica_fit import fit_replica_models
 
     settings = {**TRAINING, **train_kwargs}

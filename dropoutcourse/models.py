@@ -2,7 +2,7 @@
 
 Each builder returns a *compiled* ``keras.Model`` with readable layer names, so that a
 notebook can call ``model.summary()`` and see exactly where the dropout layers sit.
-Nothing here trains; see ``engine.py`` and ``experiments.py`` for that.
+Nothing here trains; see ``replica_fit`` (``fit_replicas``) and ``experiments.py`` for that.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def mlp(
         max_norm: if given, every *hidden* unit's incoming weight vector is kept at L2 norm
             <= max_norm after each update (the paper's rule; ``MaxNorm(c, axis=0)``: a Dense
             kernel is (inputs, units), so axis 0 is one unit's incoming weights). The output
-            layer is not constrained, as in ``engine``.
+            layer is not constrained.
         l2: L2 penalty on the kernels.
         batch_norm: insert BatchNormalization between each Dense and its activation.
         activation: hidden activation; None means "selu" for kind="alpha", else "relu".

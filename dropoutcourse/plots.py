@@ -3,15 +3,15 @@
 The pictures that explain an idea rather than show a result (network diagrams with dropped
 units, image grids, the fitting demo) are in :mod:`dropoutcourse.pictures`, in the same style.
 Every function takes the tidy results that :mod:`dropoutcourse.experiments` (or
-:class:`dropoutcourse.engine.TrainResult`) returns, draws them in one consistent style with the
+:func:`dropoutcourse.config_fit.fit_configs`) returns, draws them in one consistent style with the
 colour-blind-safe Okabe–Ito palette, labels every axis, and returns the matplotlib ``Axes``
 (or ``Figure`` for :func:`image_grid`). Pass ``ax=`` to draw into a panel of your own; end a
 notebook cell with ``;`` so that no ``repr`` leaks into the output.
 
 Example::
 
-    result = engine.train_replicas(data, configs)
-    plots.learning_curves(result.history, metrics=("train_loss", "test_loss"));
+    history = experiments.compare(data)
+    plots.learning_curves(history, metrics=("train_loss", "test_loss"));
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def learning_curves(
 ) -> Axes:
     """Mean over replicas of ``metric`` per epoch, one line per group, with a spread band.
 
-    ``history`` has one row per (replica, epoch) (``TrainResult.history``). ``band`` is
+    ``history`` has one row per (replica, epoch) (``experiments.compare``). ``band`` is
     ``"std"`` (mean ± one standard deviation over replicas), ``"minmax"`` or ``None``.
     ``metrics=("train_loss", "test_loss")`` draws several metrics per group: training curves
     dashed, test curves solid, same colour per group.
@@ -188,7 +188,7 @@ def sweep(
 ) -> Axes:
     """Mean ± std of ``y`` at each value of ``x`` (error bars), each run as a faint dot.
 
-    ``results`` has one row per replica (e.g. ``TrainResult.final()``); ``by`` splits the
+    ``results`` has one row per replica (e.g. ``fit_configs(...).final()``); ``by`` splits the
     runs into several lines (e.g. ``by="hidden_rate"`` in the data-size sweep).
     """
     needed = [x, y] + ([by] if by is not None else [])

@@ -270,7 +270,7 @@ def master_imports(master: Path) -> str:
     """The import statements of the master's handed-out code cells (not answers, not tests).
 
     ``grade.py`` runs every test in a namespace that starts from these imports (``np``,
-    ``numerical_gradient``, ``ReplicaConfig`` ...), so a test's tools never come from the
+    ``numerical_gradient``, ``load_digits`` ...), so a test's tools never come from the
     submission, whatever the notebook rebinds.
     """
     nb = nbformat.read(master, as_version=4)

@@ -175,7 +175,7 @@ def test_lecture4_dropout_shrinkage_grows_monotonically_with_rate():
 
 
 # --------------------------------------------------------------------------- training claims
-# The same engine calls, data and settings as the notebooks (slow: tens of seconds each).
+# The same experiments, data and settings as the notebooks (slow: tens of seconds each).
 
 
 # Lecture 4's regulariser table (Bernoulli vs Gaussian, L2, max-norm, the rate) is the claim
@@ -212,7 +212,7 @@ def test_lecture4_arms_are_the_notebooks_keras_network_with_each_regulariser():
     assert described("dropout 0.5 + max-norm 1")[1:4] == (
         [("Dropout", 0.5)] * 2,
         {None},
-        [1.0, 1.0, None],  # hidden units only, as the paper (and the engine) constrain them
+        [1.0, 1.0, None],  # hidden units only, as the paper constrains them
     )
 
 

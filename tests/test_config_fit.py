@@ -12,7 +12,7 @@ import pytest
 
 from dropoutcourse import data, switches
 from dropoutcourse.config_fit import config_model, fit_configs
-from dropoutcourse.engine import ReplicaConfig
+from dropoutcourse.replica_config import ReplicaConfig
 from dropoutcourse.replica_fit import fit_replica_models
 
 COLS = ["train_loss", "train_acc", "test_loss", "test_acc"]
@@ -129,3 +129,61 @@ def test_divergence_is_reported(digits):
 def test_bad_arguments_are_named(digits, kwargs, error, match):
     with pytest.raises(error, match=match):
         fit_configs(digits, [ReplicaConfig()], **{**FIT, **kwargs})
+
+
+def test_adam_and_images_and_regression():
+    images = data.load_digits_images(train_size=300)  # (N, 8, 8, 1) is flattened
+    adam = fit_configs(
+        images, [ReplicaConfig(hidden_rate=0.2)], hidden=(32,), epochs=5, optimizer="adam",
+        learning_rate=0.01,
+    )  # fmt: skip
+    assert adam.final()["test_acc"].iloc[0] > 0.7
+    poly = data.make_polynomial(n_train=30)
+    h = fit_configs(poly, [ReplicaConfig()], hidden=(32, 32), epochs=30).history
+    assert h["train_loss"].iloc[-1] < h["train_loss"].iloc[0]
+    assert h["train_acc"].isna().all()  # no accuracy for a regression
+
+
+def _digits_with(**change):
+    import dataclasses
+
+    return dataclasses.replace(data.load_digits(train_size=64, seed=0), **change)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("nan", "data.x_train contains 1 NaN"),
+        ("short_y", "same number of examples"),
+        ("label", r"labels in \[0, 10\)"),
+    ],
+)
+def test_data_that_would_fail_silently_or_cryptically_is_refused(change, message):
+    d = data.load_digits(train_size=64, seed=0)
+    if change == "nan":
+        x = d.x_train.copy()
+        x[0, 0] = np.nan
+        d = _digits_with(x_train=x)
+    elif change == "short_y":
+        d = _digits_with(y_train=d.y_train[:-1])
+    else:
+        y = d.y_train.copy()
+        y[0] = 12
+        d = _digits_with(y_train=y)
+    with pytest.raises(ValueError, match=message):
+        fit_configs(d, [ReplicaConfig()], hidden=(8,), epochs=1)
+
+
+def test_settings_that_do_nothing_are_refused(digits):
+    for config in (ReplicaConfig(hidden_rate=0.5), ReplicaConfig(max_norm=1.0)):
+        with pytest.raises(ValueError, match="hidden=()"):
+            fit_configs(digits, [config], hidden=(), epochs=1)
+    for bad in (float("inf"), float("nan"), -1.0):
+        with pytest.raises(ValueError, match="l2"):
+            ReplicaConfig(l2=bad)
+    with pytest.raises(ValueError, match="max_norm"):
+        ReplicaConfig(max_norm=float("inf"))
+    with pytest.raises(ValueError, match="hidden_rate"):
+        ReplicaConfig(hidden_rate=1.0)
+    with pytest.raises(TypeError, match="ReplicaConfig"):
+        fit_configs(digits, [{"hidden_rate": 0.5}], hidden=(8,), epochs=1)

@@ -174,7 +174,7 @@ def tips_experiment(seeds: list[int]) -> pd.DataFrame:
 def tips_decide(final: pd.DataFrame):
     train_loss = final.pivot(index="seed", columns="setting", values="train_loss")
     # the only difference between these two runs is the dropout rate: exactly the same run
-    # (to float precision, ~1e-9) when no unit is dropped. Their (inference-mode) training
+    # (to float precision) when no unit is dropped. Their (inference-mode) training
     # losses differ by 1e-3-1e-2 with dropout, but not in one direction on every seed set
     # (pilot 10000: a paired rise only 0.3 SE above 0), so the check is structural.
     active = (train_loss["m=0.9, no max-norm"] - train_loss[NO_DROPOUT]).abs()

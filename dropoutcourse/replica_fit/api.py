@@ -10,9 +10,9 @@
 Each replica is what ``keras.utils.set_random_seed(seed)``, building and compiling the model
 and ``model.fit(x, y, epochs=..., batch_size=..., validation_data=...)`` would give, up to the
 random draws themselves: its own initial weights (those of that loop, exactly, when the code
-constructs each layer before applying the next), its own shuffle every epoch and its own
-dropout masks, all from its seed. ``tests/test_replica_fit_vs_fit.py``
-checks that the two agree in distribution.
+constructs each layer before applying the next; with ``shared_start``, those of one model for
+all), its own shuffle every epoch and its own dropout masks, all from its seed.
+``tests/test_replica_fit_vs_fit.py`` checks that the two agree in distribution.
 """
 
 from __future__ import annotations

@@ -76,3 +76,31 @@ def test_a_per_replica_rate_overrides_the_layers_own():
         out = np.asarray(layer(x, training=True))
     assert abs((out == 0).mean() - 0.1) < 5 * np.sqrt(0.1 * 0.9 / out.size)
     np.testing.assert_allclose(out[out > 0], 1 / 0.9, rtol=1e-6)
+
+
+def test_each_layer_seed_and_call_draws_its_own_mask():
+    """The mask comes from the layer's seed generator: layers with other seeds, and the next
+    call of the same layer (its generator moved on), drop other units; the same seed again
+    drops the same ones."""
+    x = np.ones((50, 200), "float32")
+
+    def masks(layer, calls=1):
+        with vectorizable_random():
+            return [np.asarray(layer(x, training=True)) > 0 for _ in range(calls)]
+
+    first, second = masks(keras.layers.Dropout(0.5, seed=1), calls=2)
+    other = masks(keras.layers.Dropout(0.5, seed=2))[0]
+    again = masks(keras.layers.Dropout(0.5, seed=1))[0]
+    np.testing.assert_array_equal(first, again)
+    for different in (second, other):
+        assert abs((first == different).mean() - 0.5) < 5 * np.sqrt(0.25 / first.size)
+
+
+def test_a_per_replica_rate_gives_gaussian_dropout_its_matched_std():
+    layer = keras.layers.GaussianDropout(0.5, seed=3)
+    x = np.ones((400, 500), "float32")
+    with vectorizable_random(), per_replica_rates([layer], [tf.constant(0.2)]):
+        noise = np.asarray(layer(x, training=True)).ravel()
+    sigma = np.sqrt(0.2 / 0.8)  # the replica's rate, not the layer's 0.5 (sigma 1)
+    assert abs(noise.mean() - 1) < 5 * sigma / np.sqrt(noise.size)
+    assert abs(noise.std() - sigma) < 5 * sigma / np.sqrt(2 * noise.size)
