@@ -37,7 +37,8 @@ class Mutant:
     tests: tuple[str, ...]
 
 
-CNN_TESTS = ("tests/test_cnn_masks.py",)
+CNN_TESTS = ("tests/replica_fit/test_conv_masks.py",)
+VARIANT_TESTS = ("tests/test_variant_fit.py",)
 REPLICA_TESTS = ("tests/replica_fit/test_random_ops.py", "tests/replica_fit/test_fit_replicas.py")
 REFERENCE_TESTS = ("tests/test_reference.py", "tests/test_reference_vs_keras.py")
 SCRATCH_DROPOUT_TESTS = ("tests/layers/test_scratch_dropout.py",)
@@ -89,16 +90,16 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "DropBlock: gamma divided by block_size instead of block_size squared",
-        "dropoutcourse/_replicas.py",
+        "dropoutcourse/layers/drop_block.py",
         "    gamma = rate / bs**2 * (height * width)",
         "    gamma = rate / bs * (height * width)",
         (*CNN_TESTS, *DROP_BLOCK_TESTS),
     ),
     Mutant(
-        "CNN trainer: masks without the 1/(1 - rate) rescale",
-        "dropoutcourse/_replicas.py",
-        '    return ops.cast(uniform >= rate, "float32") / (1.0 - rate)',
-        '    return ops.cast(uniform >= rate, "float32")',
+        "fit_replicas: spatial dropout draws one value per pixel (noise_shape ignored)",
+        "dropoutcourse/replica_fit/random_ops.py",
+        "    shape = tf_random._get_concrete_noise_shape(inputs, noise_shape)",
+        "    shape = tf.shape(inputs)",
         CNN_TESTS,
     ),
     Mutant(
@@ -165,18 +166,18 @@ MUTANTS: list[Mutant] = [
         ("tests/test_models.py",),
     ),
     Mutant(
-        "CNN trainer: Adam's step counter never advances",
-        "dropoutcourse/_replica_train.py",
-        "            self.t.assign_add(tf.ones_like(self.t))",
-        "            self.t.assign_add(tf.zeros_like(self.t))",
-        (*CNN_TESTS, "tests/test_cnn_demos.py"),
+        "fit_variants: variants of a seed start from their own weights (shared_start ignored)",
+        "dropoutcourse/variant_fit.py",
+        "        shared_start=shared_start,",
+        "        shared_start=False,",
+        VARIANT_TESTS,
     ),
     Mutant(
-        "CNN trainer: spatial dropout draws one value per pixel",
-        "dropoutcourse/cnn_engine.py",
-        "            per_map = tf.concat([shape[1:2], [1, 1], shape[4:]], 0)",
-        "            per_map = shape[1:]",
-        (*CNN_TESTS, "tests/test_cnn_demos.py"),
+        "final_scores: every variant scored with the first variant's replicas (training set)",
+        "dropoutcourse/variant_fit.py",
+        "        train = fitted.predict(data.x_train, model=m)",
+        "        train = fitted.predict(data.x_train, model=0)",
+        VARIANT_TESTS,
     ),
     Mutant(
         "experiments: dropout gain with the sign flipped",

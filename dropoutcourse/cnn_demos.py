@@ -9,8 +9,8 @@ on feature maps, and why dropout placed before BatchNorm hurts.
   ``keras.layers.BatchNormalization``: what its moving variance learns in training mode versus
   the variance it receives at inference.
 
-The many small CNNs of lecture 5 (variants × seeds, trained side by side) come from
-:func:`dropoutcourse.cnn_engine.train_cnn_replicas`.
+The many small CNNs of lecture 5 (variants × seeds, trained side by side) are
+:func:`dropoutcourse.models.cnn` networks trained by :func:`dropoutcourse.variant_fit.fit_variants`.
 
 NumPy functions take an explicit ``rng``/``seed``; Keras is imported lazily.
 """

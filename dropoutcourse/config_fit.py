@@ -38,6 +38,7 @@ from dropoutcourse.replica_config import (
     training_rows,
     warn_if_diverged,
 )
+from dropoutcourse.scoring import per_example_scores
 
 __all__ = ["ConfigRuns", "config_model", "fit_configs"]
 
@@ -122,9 +123,7 @@ class _Scorer:
         """(R, N) per-example loss and correctness of every replica's outputs (R, N, C)."""
         if self.regression:
             return (out[..., 0] - y) ** 2, np.full(out.shape[:2], np.nan)
-        picked = np.take_along_axis(out, y[None, :, None], axis=2)[..., 0].astype("float64")
-        loss = -np.log(np.clip(picked, 1e-7, 1.0))  # Keras' clip
-        return loss, (out.argmax(axis=2) == y).astype("float64")
+        return per_example_scores(out, y)
 
     def hook(self, members: list[int], model_of: dict[int, int], rows: list[np.ndarray], configs):
         """The ``on_epoch_end`` of one call whose configs are ``members``."""

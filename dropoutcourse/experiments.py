@@ -26,7 +26,6 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dropoutcourse import _replicas
 from dropoutcourse._validate import check_choice, check_positive_int, check_seeds
 
 # re-exported: the lectures call these as experiments.*
@@ -374,12 +373,26 @@ def data_size_sweep(
         epochs = min(max_epochs, max(1, math.ceil(updates / math.ceil(n / batch))))
         configs = _size_configs(n, rates, seeds, input_rate)
         if own_samples:
-            rows = [_replicas.own_sample(c.seed, n, data.n_train) for c in configs]
+            rows = [own_sample(c.seed, n, data.n_train) for c in configs]
             train_kwargs = train_kwargs | {"train_rows": rows}
         final = _final_rows(data, configs, _hidden(hidden), epochs, train_kwargs)
         frames.append(final.assign(epochs=epochs))
         _log(verbose, f"  {n} examples, {epochs} epochs: {time.perf_counter() - t0:.1f} s")
     return pd.concat(frames, ignore_index=True)
+
+
+#: The purpose number of the per-seed sample stream (kept: it fixes which rows each seed drew).
+_SAMPLE_STREAM = 4
+
+
+def own_sample(seed: int, size: int, pool: int) -> np.ndarray:
+    """The ``size`` training rows (out of ``pool``) that seed ``seed`` draws for itself.
+
+    Nested: the first 50 rows of a seed's 200 are its 50, so a larger sample contains the
+    smaller one, as "the first n" examples would.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, _SAMPLE_STREAM]))
+    return rng.permutation(pool)[:size]
 
 
 def _size_configs(n: int, rates: Sequence[float], seeds: Sequence[int], input_rate: float) -> list:

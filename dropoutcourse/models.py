@@ -23,11 +23,10 @@ from dropoutcourse._validate import (
     check_seed,
     check_unit_interval,
 )
-from dropoutcourse.cnn_engine import CNN_DROPOUT_KINDS
 from dropoutcourse.layers import DropBlock2D, ScratchDropout
 from dropoutcourse.switches import effective_rate
 
-__all__ = ["mlp", "cnn", "slide_model", "MLP_KINDS"]
+__all__ = ["mlp", "cnn", "slide_model", "MLP_KINDS", "CNN_DROPOUT_KINDS"]
 
 #: ``kind`` values accepted by :func:`mlp`, and the layer each one uses.
 MLP_KINDS: dict[str, type[keras.layers.Layer]] = {
@@ -36,8 +35,8 @@ MLP_KINDS: dict[str, type[keras.layers.Layer]] = {
     "scratch": ScratchDropout,
     "alpha": keras.layers.AlphaDropout,
 }
-# The ``dropout`` values :func:`cnn` accepts are ``cnn_engine.CNN_DROPOUT_KINDS``: one tuple for
-# the Keras CNN and its replica engine (defined there, which imports no Keras).
+#: The ``dropout`` values :func:`cnn` accepts (where, and how, its conv blocks drop).
+CNN_DROPOUT_KINDS = ("none", "element", "spatial", "dropblock", "head")
 
 _OPTIMIZERS = ("sgd", "adam")
 
@@ -240,7 +239,7 @@ class _CNNArgs(NamedTuple):
     head_rate: float
     block_size: int
     dense_units: int
-    seed: int
+    seed: int | None
 
 
 def _check_cnn_args(
@@ -256,7 +255,7 @@ def _check_cnn_args(
     n_classes = _check_n_classes(n_classes)
     filters = tuple(check_positive_int(f, "filters") for f in filters)
     check_choice(dropout, "dropout", CNN_DROPOUT_KINDS)
-    seed = check_seed(seed)
+    seed = None if seed is None else check_seed(seed)
     rate = check_rate(rate, "rate")
     head_rate = check_rate(head_rate, "head_rate")
     rate, head_rate = effective_rate(rate), effective_rate(head_rate)  # switches.without_dropout
@@ -328,7 +327,7 @@ def cnn(
     dense_units: int = 64,
     optimizer: str = "adam",
     learning_rate: float = 1e-3,
-    seed: int = 0,
+    seed: int | None = 0,
 ) -> keras.Model:
     """A small conv net to compare where (and how) to drop in convolutional layers.
 
@@ -345,7 +344,9 @@ def cnn(
     * "head": ``Dropout(head_rate)`` only before the classifier, as in classic CNNs.
 
     Works for 8×8×1 digits as for small photo patches (pooling uses 'same' padding, so a
-    map never shrinks below 1×1).
+    map never shrinks below 1×1). ``seed`` seeds every initializer and dropout layer;
+    ``seed=None`` leaves them unseeded (as a recipe for ``fit_replicas``, which seeds each
+    replica itself).
     """
     a = _check_cnn_args(
         input_shape, n_classes, filters, dropout, rate, head_rate, block_size, dense_units, seed

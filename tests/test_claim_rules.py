@@ -207,7 +207,7 @@ def test_real_claims_do_not_depend_on_plots():
         module = claims.get(name).experiment.__module__
         files = {p.name for p in cache.dependencies(module)}
         assert "plots.py" not in files and "report.py" not in files, name
-        assert {"config_fit.py", "cnn_engine.py", "api.py", "layers.py"} & files, name
+        assert {"config_fit.py", "variant_fit.py", "api.py", "layers.py"} & files, name
 
 
 def test_runs_without_dropout_have_their_own_cache_entry(monkeypatch, tmp_path):

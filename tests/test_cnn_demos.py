@@ -111,19 +111,3 @@ def test_variance_shift_measured_with_keras_batchnorm():
     assert before["bn_moving_var"] == pytest.approx(theory["train_var"], rel=0.15)
     assert before["bn_output_var_infer"] == pytest.approx(theory["ratio"], rel=0.15)
     assert after["bn_output_var_infer"] == pytest.approx(1.0, rel=0.1)
-
-
-def test_train_cnn_replicas_rows_and_weights_match_models_cnn():
-    from dropoutcourse import cnn_engine, data, models
-
-    d = data.load_digits_images(train_size=64, seed=0)
-    variants = {"none": {"dropout": "none"}, "spatial": {"dropout": "spatial", "rate": 0.3}}
-    df, net = cnn_engine.fit_cnn_replicas(d, variants, seeds=[0, 1], epochs=2)
-    assert list(df["label"]) == ["none", "none", "spatial", "spatial"]
-    assert df[["train_acc", "test_acc"]].apply(lambda c: c.between(0, 1)).all().all()
-    # replica 2 is a plain models.cnn with other weights: same inference output as the engine
-    model = models.cnn((8, 8, 1), 10, dropout="spatial", rate=0.3)
-    model.set_weights(net.keras_weights(2))
-    probs = model.predict(d.x_test, verbose=0)
-    acc = (probs.argmax(1) == d.y_test).mean()
-    assert acc == pytest.approx(df.loc[2, "test_acc"], abs=1e-6)

@@ -279,12 +279,10 @@ def test_data_size_sweep_rows_sizes_and_equal_updates(digits):
 
 
 def test_data_size_sweep_own_samples_draw_per_seed_and_stay_paired(digits):
-    from dropoutcourse import _replicas
-
-    first = _replicas.own_sample(3, 40, digits.n_train)
+    first = ex.own_sample(3, 40, digits.n_train)
     assert len(set(first)) == 40 and first.max() < digits.n_train
-    assert list(_replicas.own_sample(3, 20, digits.n_train)) == list(first[:20])  # nested
-    assert list(_replicas.own_sample(4, 20, digits.n_train)) != list(first[:20])
+    assert list(ex.own_sample(3, 20, digits.n_train)) == list(first[:20])  # nested
+    assert list(ex.own_sample(4, 20, digits.n_train)) != list(first[:20])
     kw = dict(sizes=(20,), rates=(0.0, 0.5), data=digits, updates=4, **TINY)
     own = ex.data_size_sweep(own_samples=True, **kw)
     shared = ex.data_size_sweep(**kw)

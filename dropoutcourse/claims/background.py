@@ -13,8 +13,7 @@ instead of taking turns (lecture 7's notebook: 95 s before, 63 s after, without 
 an interleaved A/B, see ``benchmarks/README.md``). Lectures 2, 3, 5, 6, 7 and 8 use it, the
 child on one core (``cores=1``) but in lectures 2 and 8, whose own cells are light (lecture 2:
 NumPy; 57.8 s instead of 62 s without a cache). Lecture 3: 46.6 s instead of 60.3 s, its
-hands-on cells at most 7.7 s. Lecture 5's CNN claim runs on the hand-written ``cnn_engine``
-and still gains: its own cells leave a core idle. Lectures 1 and 4 do not use it: their
+hands-on cells at most 7.7 s. Lecture 5 gains as well: its own cells leave a core idle. Lectures 1 and 4 do not use it: their
 claims keep both cores busy (``fit_replica_models``). Lecture 4's wall time stayed the same (163 s vs 167 s,
 measured on the engine of the time) and its own cells ran three times slower; lecture 1's went
 from about 90 s to 75 s, but its two hands-on ``fit`` cells from 9-11 s to 16-17 s, over the

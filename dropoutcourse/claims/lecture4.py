@@ -10,7 +10,6 @@ setting see the same shuffles, and settings with the same layers start from the 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from dropoutcourse.claims.core import Claim
@@ -105,42 +104,25 @@ def arm_model(label: str, n_features: int = 40, n_classes: int = 10):
     )
 
 
-def _scores(part: str, proba: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Cross-entropy (without the L2 penalty) and accuracy of softmax outputs ``proba``.
-
-    Not :func:`dropoutcourse.uncertainty.negative_log_likelihood`: that one refuses NaN, and a
-    replica that diverges must reach the decision rule as NaN (a failing check), as it did
-    on the engine, not stop the experiment."""
-    picked = np.clip(proba[np.arange(len(y)), y].astype("float64"), 1e-7, 1.0)  # Keras' clip
-    return {
-        f"{part}_loss": float(-np.log(picked).mean()),
-        f"{part}_acc": float((proba.argmax(axis=1) == y).mean()),
-    }
-
-
-def _final_rows(fitted, labels, seeds: list[int], mnist1d) -> list[dict]:
+def _final_rows(fitted, labels, mnist1d) -> pd.DataFrame:
     """One row per (arm, seed): its settings, then its scores on the training and the test set
     in inference mode (dropout off), after the last epoch."""
-    rows = []
-    for m, label in enumerate(labels):
-        arm = ARMS[label]
-        settings = {
-            "label": label,
-            "hidden_rate": arm.get("hidden_rate", 0.0),
-            "l2": arm.get("l2", 0.0),
-            "max_norm": arm.get("max_norm"),
-            "gaussian": arm.get("kind") == "gaussian",
-            "epoch": FLAGSHIP["epochs"],
-        }
-        train = fitted.predict(mnist1d.x_train, model=m)
-        test = fitted.predict(mnist1d.x_test, model=m)
-        for seed in seeds:
-            rows.append(
-                {**settings, "seed": seed}
-                | _scores("train", train[seed], mnist1d.y_train)
-                | _scores("test", test[seed], mnist1d.y_test)
-            )
-    return rows
+    from dropoutcourse.variant_fit import final_scores
+
+    settings = pd.DataFrame(
+        [
+            {
+                "label": label,
+                "hidden_rate": ARMS[label].get("hidden_rate", 0.0),
+                "l2": ARMS[label].get("l2", 0.0),
+                "max_norm": ARMS[label].get("max_norm"),
+                "gaussian": ARMS[label].get("kind") == "gaussian",
+                "epoch": FLAGSHIP["epochs"],
+            }
+            for label in labels
+        ]
+    )
+    return settings.merge(final_scores(fitted, mnist1d, labels), on="label")
 
 
 def regulariser_experiment(seeds: list[int]) -> pd.DataFrame:
@@ -152,7 +134,7 @@ def regulariser_experiment(seeds: list[int]) -> pd.DataFrame:
     s = FLAGSHIP
     mnist1d = data.load_mnist1d(train_size=s["train_size"], seed=data_seed(seeds))
     sweep = [label for label in ARMS if label not in CORE_ARMS]
-    rows = []
+    parts = []
     for labels, arm_seeds in ((CORE_ARMS, seeds), (sweep, seeds[:SWEEP_N_SEEDS])):
         fitted = dropoutcourse.fit_replica_models(
             [arm_model(label, mnist1d.n_features, mnist1d.n_classes) for label in labels],
@@ -163,8 +145,8 @@ def regulariser_experiment(seeds: list[int]) -> pd.DataFrame:
             batch_size=32,
             verbose=False,
         )
-        rows += _final_rows(fitted, labels, arm_seeds, mnist1d)
-    return pd.DataFrame(rows)
+        parts.append(_final_rows(fitted, labels, mnist1d))
+    return pd.concat(parts, ignore_index=True)
 
 
 def sweep_rows(final: pd.DataFrame) -> pd.DataFrame:

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
-from dropoutcourse._replicas import dropblock_blocks
 from dropoutcourse._validate import check_positive_int, check_rate
 from dropoutcourse.switches import effective_rate
+
+
+def dropblock_blocks(uniform, rate, block_size: int):
+    """DropBlock's dropped squares (1 = dropped) from U[0, 1) noise of shape (..., H, W, C).
+
+    ``gamma = rate / bs² · H·W / ((H − bs + 1)(W − bs + 1))`` is the probability that a pixel
+    is a block centre (centres only where a whole block fits), so that about ``rate`` of the
+    pixels end up dropped; a stride-1 max-pool grows every centre into a bs × bs square.
+    The caller rescales the kept values.
+    """
+    *lead, height, width, channels = uniform.shape
+    bs = min(block_size, height, width)
+    gamma = rate / bs**2 * (height * width) / ((height - bs + 1) * (width - bs + 1))
+    valid = np.zeros((height, width, 1), dtype="float32")
+    lo = bs // 2
+    valid[lo : lo + height - bs + 1, lo : lo + width - bs + 1, :] = 1.0
+    centres = ops.cast(uniform < gamma, "float32") * valid
+    flat = ops.reshape(centres, (-1, height, width, channels))
+    blocks = ops.max_pool(flat, pool_size=bs, strides=1, padding="same")
+    return ops.reshape(blocks, ops.shape(uniform))
 
 
 @keras.saving.register_keras_serializable(package="dropoutcourse")
@@ -43,8 +63,8 @@ class DropBlock2D(keras.layers.Layer):
         # effective_rate: 0 inside switches.without_dropout (the claims' negative control)
         if not training or effective_rate(self.rate) == 0.0:
             return inputs
-        # 1-3. block centres (where a whole block fits), grown into squares: the course's one
-        # DropBlock mask, shared with the CNN replica trainer (static H and W are needed)
+        # 1-3. block centres (where a whole block fits), grown into squares (static H and W
+        # are needed)
         uniform = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
         uniform = ops.reshape(uniform, (-1, *inputs.shape[1:]))
         mask = 1.0 - dropblock_blocks(uniform, self.rate, self.block_size)
