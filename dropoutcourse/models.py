@@ -338,7 +338,8 @@ def cnn(
     ``dropout`` chooses the regulariser:
 
     * "none": no dropout;
-    * "element": ``Dropout(rate)`` after each conv block (drops single pixels);
+    * "element": ``Dropout(rate)`` in each conv block, after the ReLU and before the pooling
+      (drops single pixels);
     * "spatial": ``SpatialDropout2D(rate)`` (drops whole feature maps);
     * "dropblock": ``DropBlock2D(rate, block_size)`` (drops square patches);
     * "head": ``Dropout(head_rate)`` only before the classifier, as in classic CNNs.

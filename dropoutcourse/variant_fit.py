@@ -5,7 +5,7 @@ regulariser, one dropout layer or another) on every seed, paired by seed, and ju
 their final scores. :func:`fit_variants` trains them all with
 :func:`dropoutcourse.fit_replica_models`; :func:`final_scores` scores each replica *in
 inference mode* (dropout off) on the whole training set and on the test set, as ``evaluate``
-would, from one vectorised pass per group of replicas.
+would, from one vectorised pass over all seeds per model and data set.
 """
 
 from __future__ import annotations
