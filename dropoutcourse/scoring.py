@@ -12,7 +12,8 @@ import numpy as np
 
 __all__ = ["KERAS_EPSILON", "per_example_scores", "mean_scores"]
 
-#: Keras clips probabilities to [ε, 1 − ε] before taking the log (``backend.epsilon()``).
+#: Keras clips probabilities to [ε, 1 − ε] before taking the log (``backend.epsilon()``); here
+#: only the lower clip matters (above 1 − ε the two losses differ by less than ε).
 KERAS_EPSILON = 1e-7
 
 
@@ -24,7 +25,7 @@ def per_example_scores(proba: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np
         y: integer labels, shape ``(N,)``.
 
     Returns:
-        Two float64 arrays of shape ``(..., N)``: ``-log p(y)`` (p clipped at
+        Two float64 arrays of shape ``(..., N)``: ``-log p(y)`` (p clipped below at
         :data:`KERAS_EPSILON`, as Keras' loss does) and whether the arg-max is ``y``.
     """
     proba = np.asarray(proba)

@@ -2,9 +2,10 @@
 
 The negative control of the claims suite (``python -m dropoutcourse claims --without-dropout``)
 runs every claim with every dropout rate forced to 0. If a claim still held, it would not be
-measuring dropout. Everything that trains or builds a
-network (``replica_fit``, ``models``, the package's layers, ``crossval`` through ``models``,
-``cnn_demos``, ``experiments``) asks :func:`effective_rate` for the rate it actually applies, so the switch reaches all of them without new arguments.
+measuring dropout. Everything that trains or builds a network (``replica_fit``, ``models``,
+the package's layers, ``crossval`` through ``models``, ``cnn_demos``, ``experiments``) asks
+:func:`effective_rate` (or :func:`dropout_enabled`) for the rate it actually applies, so the
+switch reaches all of them without new arguments.
 
 The state is a plain module-level global: **not thread-safe** (one switch per process), which
 is all the CLI and the tests need. Recorded results keep the *nominal* rates (the labels and
