@@ -21,6 +21,35 @@ os.environ.setdefault(
 )
 
 
+# --------------------------------------------------------------------------- file order
+# `make test` hands whole files to two workers (pytest-xdist, --dist loadfile) in collection
+# order. The slowest files go first, so that the run does not end with one worker busy on a
+# long file while the other has nothing left (longest first; measured worker time in
+# benchmarks/README.md, "CI time"). Within a file the order is unchanged: a notebook's cells
+# run in order.
+SLOW_FIRST = (
+    "tests/test_homework_variants.py",
+    "tests/test_claim_rules.py",
+    "tests/test_homework_tamper.py",
+    "tests/test_homework.py",
+    "notebooks/01-Overfitting.ipynb",
+    "notebooks/04-Gaussian-Dropout-and-Regularization.ipynb",
+    "notebooks/06-Beyond.ipynb",
+    "tests/replica_fit/test_fit_replicas_vs_fit.py",
+    "tests/test_lab_browser.py",
+    "notebooks/05-Dropout-in-CNNs.ipynb",
+    "tests/test_site.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: every file keeps its own order
+
+
 # --------------------------------------------------------------------------- notebook timing
 # nbval reports one test per cell; the course budget is per notebook (≤ 60 s each, ≤ 5 min in
 # all), so add the cells up and print one line per notebook at the end of the run.

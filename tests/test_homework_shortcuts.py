@@ -2,7 +2,8 @@
 
 Submissions are generated from the built solutions notebook by replacing answer cells, graded
 in one parallel batch with ``homework/grade.py``, and each
-row of issue 12's table is asserted to fall in its grade range.
+row of issue 12's table is asserted to fall in its grade range. The unchanged solutions are
+graded once, in ``test_homework.py`` (full marks), not again here.
 """
 
 from __future__ import annotations
@@ -82,7 +83,6 @@ RATE_AS_KEEP = {
 }
 SUBMISSIONS = {
     # name: (answer cells replaced, lowest and highest allowed fraction of the points)
-    "correct": ({}, 1.0, 1.0),
     "delegate": (
         {**DELEGATE, "x_check =": GRAD_COPY, "rate_cs231n =": ZERO_EFFORT["rate_cs231n ="]},
         0.0,

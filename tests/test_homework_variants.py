@@ -2,7 +2,8 @@
 
 As in ``test_homework_shortcuts.py`` (homework 1): submissions are generated from the built
 solutions notebook by replacing answer cells, graded in one parallel batch per homework with
-``homework/grade.py``, and each one's grade range is asserted.
+``homework/grade.py``, and each one's grade range is asserted. The unchanged solutions are
+graded once, in ``test_homework.py`` (full marks on every homework), not again here.
 """
 
 from __future__ import annotations
@@ -170,7 +171,6 @@ SPATIAL_KEEP = (
 )
 SUBMISSIONS2 = {
     # name: (answer cells replaced, lowest and highest allowed fraction of the points)
-    "correct": ({}, 1.0, 1.0),
     "sigma_squared": (
         {"def gaussian_std": GAUSSIAN_STD.format("rate / (1.0 - rate)", VAR_CODE)},
         0.8,
@@ -305,7 +305,6 @@ SETTINGS_CELL = (
     "TRAINING = dict(epochs=20, batch_size=32)\n"
 )
 SUBMISSIONS3 = {
-    "correct": ({}, 1.0, 1.0),
     # the typical Keras slip: Dropout after the first hidden layer only
     "one_dropout": ({"def build_model": BUILD.format(first="rate", second="") + RUNS}, 0.6, 0.7),
     # Dropout(0.5) whatever the argument: every "rate" is the same model (p-value undefined)
@@ -397,7 +396,6 @@ FABRICATED4 = (
     ")\n"
 )
 SUBMISSIONS4 = {
-    "correct": ({}, 1.0, 1.0),
     # mistakes named by q1 and q2, not penalised again in q3 (its ece is the student's own)
     "unweighted_per_element": (
         {

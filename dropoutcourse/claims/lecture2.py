@@ -27,6 +27,9 @@ K1_MIN_GAP_POINTS = 2.0
 #: margin; "closes 3/4 of the k = 1 gap" was 0.9 SE on set 0). Scaling the weakest pilot
 #: margin (0.9 SE at n = 5) by √n: n = 12 gives ≥ 3.5 SE (power.n_for_margin). Pilot sets
 #: 20000-50000 (12 seeds): "closes 3/4" 2.8 SE above 0 on 40000; √(16/12) scaling -> 16.
+#: Since 2026-12-07 each repetition samples 100 thinned passes once and the average for k uses
+#: the first k of them (300 passes per network instead of 564, the same rule, margins and
+#: seeds); re-run on set 0, the confirmation sets and four unseen sets (benchmarks/README.md).
 MC_N_SEEDS = 16
 
 
