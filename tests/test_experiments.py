@@ -309,6 +309,23 @@ def test_mc_vs_weight_scaling_columns_and_rows(digits):
     assert df.groupby("seed")["ws_error"].nunique().eq(1).all()  # deterministic pass
 
 
+def test_mc_rows_average_the_first_k_of_one_set_of_passes(digits):
+    """Each repetition samples max(ks) thinned passes once; the average for k is over the
+    first k of them (so the k = max(ks) row is the mean of all of them)."""
+    from dropoutcourse.uncertainty_demos import mc_sample_probs
+
+    fitted = ex._fit_dropout_net(digits, 0.5, [3], (16,), 2, False, {})
+    ((seed, net),) = fitted.each_replica()
+    rows = pd.DataFrame(ex._mc_rows(net, seed, 0, digits, (1, 4, 7), repeats=2))
+    x = np.asarray(digits.x_test, np.float32).reshape(len(digits.x_test), -1)
+    for rep in range(2):
+        passes = mc_sample_probs(net, x, 7, seed=1000 * seed + 101 * rep)
+        for k in (1, 4, 7):
+            error = float((passes[:k].mean(0).argmax(-1) != digits.y_test).mean())
+            row = rows[(rows.repeat == rep) & (rows.k == k)]
+            assert row.mc_error.item() == pytest.approx(error), (rep, k)
+
+
 def test_regularizer_table_has_every_setting(digits):
     res = ex.regularizer_table(data=digits, epochs=1, **TINY)
     assert len(res) == len(ex.REGULARIZERS) * 2
